@@ -1,0 +1,122 @@
+"""boto3 clients built lazily and reused, plus a per-invocation cache of described resources.
+
+Building a boto3 client costs tens of milliseconds, so clients are kept in a process-wide
+factory keyed by (profile, service, region, endpoint) and survive warm Lambda invocations. No
+client is built at import time. Described resources, on the other hand, must never outlive one
+invocation: a Config item or CloudTrail event only says *that* something changed, so every
+invocation re-reads the current state, once per resource.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+from botocore.config import Config
+
+# Bounded retries with backoff for throttling and 5xx; short connect timeout so an unreachable
+# endpoint fails fast instead of hanging a CLI user or a Lambda.
+BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra="aiwarden",
+)
+
+_factory_lock = threading.Lock()
+_sessions: dict[str | None, boto3.Session] = {}
+_clients: dict[tuple[str | None, str, str, str | None], Any] = {}
+
+
+def _session(profile: str | None) -> boto3.Session:
+    with _factory_lock:
+        if profile not in _sessions:
+            _sessions[profile] = boto3.Session(profile_name=profile)
+        return _sessions[profile]
+
+
+def client(service: str, region: str, endpoint_url: str | None, profile: str | None) -> Any:
+    key = (profile, service, region, endpoint_url)
+    found = _clients.get(key)
+    if found is not None:
+        return found
+    session = _session(profile)
+    with _factory_lock:
+        if key not in _clients:
+            built = session.client(service, region_name=region, endpoint_url=endpoint_url, config=BOTO_CONFIG)
+            custom = (
+                endpoint_url
+                or os.environ.get("AWS_ENDPOINT_URL_S3_CONTROL")
+                or os.environ.get("AWS_ENDPOINT_URL")
+            )
+            if custom and service == "s3control":
+                _pin_host(built, custom)
+            _clients[key] = built
+        return _clients[key]
+
+
+def _pin_host(s3control: Any, endpoint_url: str) -> None:
+    """S3 Control prefixes the host with the account id ("<account>.s3-control..."); a single
+    local endpoint such as a moto server cannot resolve that, so send it to the endpoint as is."""
+    netloc = urlsplit(endpoint_url).netloc
+
+    def strip_prefix(request: Any, **_: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.netloc != netloc:
+            request.url = urlunsplit(parts._replace(netloc=netloc))
+
+    s3control.meta.events.register("before-sign.s3-control.*", strip_prefix)
+
+
+def reset_client_cache() -> None:
+    """Forget every client: tests call this when they move between moto backends."""
+    with _factory_lock:
+        _clients.clear()
+        _sessions.clear()
+
+
+class Clients:
+    """What a check may touch: boto3 clients for one account and region, and a describe cache."""
+
+    def __init__(
+        self,
+        region: str,
+        endpoint_url: str | None = None,
+        profile: str | None = None,
+        account_id: str | None = None,
+    ) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.profile = profile
+        self._account_id = account_id
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._memo_lock = threading.Lock()
+        self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return client(service, region or self.region, self.endpoint_url, self.profile)
+
+    @property
+    def account_id(self) -> str:
+        if self._account_id is None:
+            self._account_id = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account_id
+
+    def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """Compute ``key`` once per invocation, even when threads of a scan ask at once."""
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._memo_lock:
+                if key in self._memo:
+                    return self._memo[key]
+            value = compute()
+            with self._memo_lock:
+                self._memo[key] = value
+            return value

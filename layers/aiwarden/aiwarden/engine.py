@@ -1,0 +1,274 @@
+"""Evaluate resources against checks, and the Lambda entry point's whole job.
+
+A check that raises becomes an ERROR finding for that (check, resource) only; every other check
+still reports. A resource that no longer exists yields NOT_APPLICABLE. Each resource is described
+once per invocation, however many checks look at it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from aiwarden import alerts
+from aiwarden.clients import Clients
+from aiwarden.events import Invocation, NothingToEvaluate, Target, UnsupportedEvent, normalise
+from aiwarden.model import EXEMPT_TAG, Finding, Resource, ResourceRef, Status, TriggerInfo
+from aiwarden.registry import Check, select
+
+logger = logging.getLogger(__name__)
+
+MAX_WORKERS = 8
+
+
+class EvaluationFailed(Exception):
+    """Nothing could be evaluated: fail the invocation so Lambda retries, then dead-letters it."""
+
+
+def describe(clients: Clients, ref: ResourceRef) -> Resource | None:
+    return clients.memo(("describe", ref), lambda: ref.type.describe(clients, ref))  # type: ignore[no-any-return]
+
+
+def _error_reason(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"could not evaluate: {error.get('Code')}: {error.get('Message')}"
+    return f"could not evaluate: {type(exc).__name__}: {exc}"
+
+
+def run_check(check: Check, ref: ResourceRef, clients: Clients) -> Finding:
+    """One (check, resource) verdict; never raises."""
+
+    def finding(status: Status, reason: str, described: ResourceRef = ref) -> Finding:
+        return Finding(
+            check_id=check.id,
+            title=check.title,
+            severity=check.severity,
+            status=status,
+            ref=described,
+            reason=reason,
+            remediation_advice=check.remediation,
+        )
+
+    try:
+        resource = describe(clients, ref)
+        if resource is None:
+            return finding(Status.NOT_APPLICABLE, f"{ref.type.label} {ref.resource_id} no longer exists")
+        outcome = check.evaluate(resource, clients)
+    except (ClientError, BotoCoreError, Exception) as exc:  # a broken check must not stop others
+        logger.warning(
+            "check raised",
+            extra={"check_id": check.id, "resource": str(ref), "error": repr(exc)},
+            exc_info=not isinstance(exc, ClientError | BotoCoreError),
+        )
+        return finding(Status.ERROR, _error_reason(exc))
+    if resource.exempt:
+        return finding(
+            Status.EXEMPT,
+            f"tagged {EXEMPT_TAG}={resource.tags[EXEMPT_TAG]} (would be {outcome.status.value}: "
+            f"{outcome.reason})",
+            resource.ref,
+        )
+    return finding(outcome.status, outcome.reason, resource.ref)
+
+
+def _listing_error(check: Check, scope_label: str, clients: Clients, exc: BaseException) -> Finding:
+    ref = ResourceRef(check.resource, "*", clients.region, clients._account_id or "unknown")
+    logger.warning("listing failed", extra={"check_id": check.id, "error": repr(exc)})
+    return Finding(
+        check_id=check.id,
+        title=check.title,
+        severity=check.severity,
+        status=Status.ERROR,
+        ref=ref,
+        reason=f"could not list {scope_label}s: " + _error_reason(exc).removeprefix("could not evaluate: "),
+        remediation_advice=check.remediation,
+    )
+
+
+def _jobs_for(
+    target: Target, checks: list[Check], clients: Clients
+) -> tuple[list[tuple[Check, ResourceRef]], list[Finding]]:
+    """Expand a target into (check, resource) jobs, following lineage to dependent resources."""
+    jobs: list[tuple[Check, ResourceRef]] = []
+    errors: list[Finding] = []
+    selected = [c for c in checks if c.id in target.check_ids]
+    if not selected:
+        return jobs, errors
+    try:
+        refs = [target.ref] if target.ref is not None else list(target.scope.list_refs(clients))
+    except Exception as exc:
+        return jobs, [_listing_error(c, target.scope.label, clients, exc) for c in selected]
+    for check in selected:
+        if check.resource is target.scope:
+            jobs.extend((check, ref) for ref in refs)
+            continue
+        finder = check.resource.upstream.get(target.scope.cfn_type)
+        if finder is None:
+            continue
+        try:
+            for ref in refs:
+                jobs.extend((check, dependent) for dependent in finder(clients, ref))
+        except Exception as exc:
+            errors.append(_listing_error(check, check.resource.label, clients, exc))
+    return jobs, errors
+
+
+def evaluate(targets: Iterable[Target], clients: Clients, checks: list[Check] | None = None) -> list[Finding]:
+    """Every (check, resource) the targets name, evaluated concurrently, each resource described
+    once."""
+    enabled = checks if checks is not None else select(None)
+    targets = list(targets)
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
+        expanded = list(pool.map(lambda t: _jobs_for(t, enabled, clients), targets))
+        seen: set[tuple[str, ResourceRef]] = set()
+        jobs: list[tuple[Check, ResourceRef]] = []
+        findings: list[Finding] = []
+        for target_jobs, errors in expanded:
+            findings.extend(errors)
+            for check, ref in target_jobs:
+                if (check.id, ref) not in seen:
+                    seen.add((check.id, ref))
+                    jobs.append((check, ref))
+        findings.extend(pool.map(lambda job: run_check(job[0], job[1], clients), jobs))
+    return sort_findings(findings)
+
+
+def sweep_targets(checks: list[Check]) -> list[Target]:
+    """One target per resource type: every resource of it, with the checks for that type."""
+    by_type: dict[str, Target] = {}
+    for check in checks:
+        current = by_type.get(check.resource.cfn_type)
+        ids = {check.id} | (set(current.check_ids) if current else set())
+        by_type[check.resource.cfn_type] = Target(scope=check.resource, check_ids=frozenset(ids))
+    return list(by_type.values())
+
+
+def scan(clients: Clients, checks: list[Check] | None = None) -> list[Finding]:
+    enabled = checks if checks is not None else select(None)
+    return evaluate(sweep_targets(enabled), clients, enabled)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    status_order = {
+        Status.FAIL: 0,
+        Status.ERROR: 1,
+        Status.EXEMPT: 2,
+        Status.PASS: 3,
+        Status.NOT_APPLICABLE: 4,
+    }
+    return sorted(
+        findings,
+        key=lambda f: (status_order[f.status], f.severity.rank, f.check_id, f.ref.resource_id),
+    )
+
+
+@dataclass
+class Result:
+    """What one event led to: the parsed invocation (or why there was none) and the findings."""
+
+    invocation: Invocation | None
+    findings: list[Finding] = field(default_factory=list)
+    skipped: NothingToEvaluate | None = None
+
+
+def process(event: Any, clients_for: Any, checks: list[Check] | None = None) -> Result:
+    """Normalise and evaluate one event. ``clients_for(invocation)`` gives the Clients to use, so
+    the CLI and Lambda share this path exactly."""
+    try:
+        invocation = normalise(event)
+    except NothingToEvaluate as exc:
+        level = logging.WARNING if isinstance(exc, UnsupportedEvent) else logging.INFO
+        logger.log(level, "event not evaluated", extra={"reason": exc.reason, "event_id": exc.event_id})
+        return Result(invocation=None, skipped=exc)
+    clients: Clients = clients_for(invocation)
+    findings = scan(clients, checks) if invocation.sweep else evaluate(invocation.targets, clients, checks)
+    return Result(invocation=invocation, findings=findings)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Lambda's settings, read from the environment the template sets."""
+
+    alert_topic_arn: str | None
+    region: str
+    # None lets boto3 resolve the endpoint itself (AWS_ENDPOINT_URL included); the demo sets it.
+    endpoint_url: str | None = None
+
+    @classmethod
+    def from_env(cls) -> Runtime:
+        return cls(
+            alert_topic_arn=os.environ.get("ALERT_TOPIC_ARN") or None,
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        )
+
+    def clients(self, invocation: Invocation) -> Clients:
+        return Clients(region=self.region, endpoint_url=self.endpoint_url, account_id=invocation.account)
+
+
+def alerts_for(result: Result) -> list[alerts.Alert]:
+    invocation = result.invocation
+    if invocation is None:
+        return []
+    out = [
+        alerts.finding_alert(f, invocation.trigger, invocation.account)
+        for f in result.findings
+        if f.status is Status.FAIL
+    ]
+    if invocation.guardduty is not None:
+        out.insert(0, alerts.guardduty_alert(invocation.guardduty, invocation.trigger))
+    return out
+
+
+def summary(result: Result, alerts_sent: int = 0) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for f in result.findings:
+        counts[f.status.value] = counts.get(f.status.value, 0) + 1
+    if result.invocation is None:
+        skipped = result.skipped
+        return {
+            "evaluated": 0,
+            "skipped": type(skipped).__name__ if skipped else None,
+            "reason": skipped.reason if skipped else None,
+            "event_id": skipped.event_id if skipped else None,
+        }
+    trigger: TriggerInfo = result.invocation.trigger
+    return {
+        "evaluated": len(result.findings),
+        "statuses": counts,
+        "alerts_sent": alerts_sent,
+        "event_id": trigger.event_id,
+        "trigger": f"{trigger.kind}:{trigger.event_name or trigger.detail_type}",
+    }
+
+
+def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
+    """The evaluate function: normalise, evaluate, alert. Raises only when the work would
+    otherwise be lost (nothing evaluable, or alerts not accepted), so Lambda retries and the
+    on-failure queue keeps the event."""
+    result = process(event, runtime.clients)
+    to_send = alerts_for(result)
+    sent = 0
+    if to_send and runtime.alert_topic_arn:
+        clients = runtime.clients(result.invocation)  # type: ignore[arg-type]
+        sent = alerts.publish(clients.client("sns"), runtime.alert_topic_arn, to_send)
+    for f in result.findings:
+        log = logger.error if f.status is Status.ERROR else logger.info
+        log(
+            "finding",
+            extra={
+                "finding": f.to_dict(),
+                "event_id": result.invocation.trigger.event_id if result.invocation else None,
+            },
+        )
+    out = summary(result, sent)
+    logger.info("evaluation done", extra={"summary": out})
+    if result.findings and all(f.status is Status.ERROR for f in result.findings):
+        raise EvaluationFailed(f"every evaluation failed: {result.findings[0].reason}")
+    return out
