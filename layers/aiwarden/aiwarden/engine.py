@@ -63,7 +63,10 @@ def run_check(check: Check, ref: ResourceRef, clients: Clients) -> Finding:
         outcome = check.evaluate(resource, clients)
     except (ClientError, BotoCoreError, Exception) as exc:  # a broken check must not stop others
         logger.warning(
-            "check raised",
+            "check %s could not evaluate %s: %r",
+            check.id,
+            ref,
+            exc,
             extra={"check_id": check.id, "resource": str(ref), "error": repr(exc)},
             exc_info=not isinstance(exc, ClientError | BotoCoreError),
         )
@@ -80,7 +83,13 @@ def run_check(check: Check, ref: ResourceRef, clients: Clients) -> Finding:
 
 def _listing_error(check: Check, scope_label: str, clients: Clients, exc: BaseException) -> Finding:
     ref = ResourceRef(check.resource, "*", clients.region, clients._account_id or "unknown")
-    logger.warning("listing failed", extra={"check_id": check.id, "error": repr(exc)})
+    logger.warning(
+        "could not list %ss for %s: %r",
+        scope_label,
+        check.id,
+        exc,
+        extra={"check_id": check.id, "error": repr(exc)},
+    )
     return Finding(
         check_id=check.id,
         title=check.title,
@@ -185,7 +194,12 @@ def process(event: Any, clients_for: Any, checks: list[Check] | None = None) -> 
         invocation = normalise(event)
     except NothingToEvaluate as exc:
         level = logging.WARNING if isinstance(exc, UnsupportedEvent) else logging.INFO
-        logger.log(level, "event not evaluated", extra={"reason": exc.reason, "event_id": exc.event_id})
+        logger.log(
+            level,
+            "event not evaluated: %s",
+            exc.reason,
+            extra={"reason": exc.reason, "event_id": exc.event_id},
+        )
         return Result(invocation=None, skipped=exc)
     clients: Clients = clients_for(invocation)
     findings = scan(clients, checks) if invocation.sweep else evaluate(invocation.targets, clients, checks)

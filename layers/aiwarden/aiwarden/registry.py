@@ -111,6 +111,16 @@ def checks_for(resource_type: ResourceType, among: Iterable[Check] | None = None
     ]
 
 
+def required_permissions(checks: Iterable[Check] | None = None) -> set[str]:
+    """Every IAM action the evaluator needs: what checks call plus what describing and listing
+    their resources calls. The template must grant exactly these (tested)."""
+    needed: set[str] = set()
+    for c in all_checks() if checks is None else checks:
+        needed.update(c.permissions)
+        needed.update(c.resource.permissions)
+    return needed
+
+
 def all_checks() -> list[Check]:
     import aiwarden.checks  # noqa: F401  (importing the package registers every check)
 

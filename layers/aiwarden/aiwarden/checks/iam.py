@@ -26,7 +26,7 @@ from aiwarden.resources.iam import USER
             ids="requestParameters.userName",
         )
     ],
-    permissions=["iam:GetUser", "iam:GetLoginProfile", "iam:ListMFADevices", "iam:ListUsers"],
+    permissions=["iam:GetLoginProfile", "iam:ListMFADevices"],
     remediation=(
         "Have the user register an MFA device (IAM console > Users > USER > Security credentials "
         "> Assign MFA device), preferably a FIDO2 security key; until then remove the console "

@@ -27,7 +27,7 @@ TAGGING = ("PutBucketTagging", "DeleteBucketTagging")
             ids="requestParameters.bucketName",
         )
     ],
-    permissions=["s3:GetEncryptionConfiguration", "s3:GetBucketTagging"],
+    permissions=["s3:GetEncryptionConfiguration"],
     remediation=(
         "Set default encryption to SSE-KMS with a customer managed key and S3 Bucket Keys: "
         "aws s3api put-bucket-encryption --bucket BUCKET --server-side-encryption-configuration "
@@ -81,7 +81,6 @@ def bucket_default_encryption_kms(bucket: Resource, clients: Clients) -> Outcome
         "s3:GetAccountPublicAccessBlock",
         "s3:GetBucketPolicy",
         "s3:GetBucketAcl",
-        "s3:GetBucketTagging",
     ],
     remediation=(
         "Turn on all four Block Public Access settings for the bucket (or the account): "

@@ -36,11 +36,7 @@ TAGGING = cloudtrail("sagemaker", "AddTags", "DeleteTags", ids="requestParameter
         ),
         TAGGING,
     ],
-    permissions=[
-        "sagemaker:DescribeNotebookInstance",
-        "sagemaker:ListNotebookInstances",
-        "sagemaker:ListTags",
-    ],
+    permissions=[],
     remediation=(
         "Direct internet access cannot be changed on an existing instance: create a replacement "
         "with --direct-internet-access Disabled and a --subnet-id/--security-group-ids in a VPC "
@@ -82,11 +78,7 @@ def _uses_local_storage(config: dict[str, object]) -> bool:
         cloudtrail("sagemaker", "CreateEndpointConfig", ids="requestParameters.endpointConfigName"),
         TAGGING,
     ],
-    permissions=[
-        "sagemaker:DescribeEndpointConfig",
-        "sagemaker:ListEndpointConfigs",
-        "sagemaker:ListTags",
-    ],
+    permissions=[],
     remediation=(
         "Endpoint configurations are immutable: create a new one with --kms-key-id set to a "
         "customer managed key, point the endpoint at it (aws sagemaker update-endpoint "
@@ -127,12 +119,7 @@ def endpoint_config_kms_encrypted(config: Resource, clients: Clients) -> Outcome
             resource=BUCKET,
         ),
     ],
-    permissions=[
-        "sagemaker:DescribeModel",
-        "sagemaker:ListModels",
-        "sagemaker:ListTags",
-        "s3:GetEncryptionConfiguration",
-    ],
+    permissions=["s3:GetEncryptionConfiguration"],
     remediation=(
         "Turn on SSE-KMS default encryption on the artifact bucket and re-encrypt the existing "
         "artifacts in place (aws s3 cp s3://BUCKET/KEY s3://BUCKET/KEY --sse aws:kms "

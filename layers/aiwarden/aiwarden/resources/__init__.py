@@ -35,6 +35,8 @@ class ResourceType:
     arn_format: str | None  # {partition} {region} {account} {id}
     console_format: str
     is_global: bool = False
+    # IAM actions describe() and list_refs() call; checks declare only what they add.
+    permissions: tuple[str, ...] = ()
     # ARNs that events carry for this type, so an ARN can be mapped back to a resource id.
     arn_regex: re.Pattern[str] | None = None
     # Resource types this one depends on, with a finder from the upstream resource to the

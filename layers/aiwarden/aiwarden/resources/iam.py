@@ -68,6 +68,7 @@ USER = register(
         arn_format="arn:{partition}:iam::{account}:user/{id}",
         console_format="https://us-east-1.console.aws.amazon.com/iam/home#/users/details/{id}",
         is_global=True,
+        permissions=("iam:ListUsers", "iam:GetUser"),
         arn_regex=re.compile(r"arn:aws[\w-]*:iam::\d{12}:user/(?:.*/)?(?P<id>[^/]+)"),
     )
 )

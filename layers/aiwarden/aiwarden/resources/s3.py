@@ -233,6 +233,7 @@ BUCKET = register(
         arn_format="arn:{partition}:s3:::{id}",
         console_format="https://s3.console.aws.amazon.com/s3/buckets/{id}?region={region}&tab=properties",
         arn_regex=re.compile(r"arn:aws[\w-]*:s3:::(?P<id>[^/]+)"),
+        permissions=("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging"),
     )
 )
 

@@ -24,7 +24,7 @@ def _is_not_found(exc: ClientError) -> bool:
     message = str(exc.response.get("Error", {}).get("Message", "")).lower()
     return code in {"ResourceNotFound", "ResourceNotFoundException"} or (
         code == "ValidationException"
-        and ("could not find" in message or "does not exist" in message or "not found" in message)
+        and any(m in message for m in ("could not find", "does not exist", "not found", "recordnotfound"))
     )
 
 
@@ -91,6 +91,11 @@ NOTEBOOK_INSTANCE = register(
         arn_format="arn:{partition}:sagemaker:{region}:{account}:notebook-instance/{id}",
         console_format=CONSOLE + "notebook-instances/{id}",
         arn_regex=_arn_regex("notebook-instance"),
+        permissions=(
+            "sagemaker:ListNotebookInstances",
+            "sagemaker:DescribeNotebookInstance",
+            "sagemaker:ListTags",
+        ),
     )
 )
 
@@ -105,6 +110,11 @@ ENDPOINT_CONFIG = register(
         arn_format="arn:{partition}:sagemaker:{region}:{account}:endpoint-config/{id}",
         console_format=CONSOLE + "endpointConfig/{id}",
         arn_regex=_arn_regex("endpoint-config"),
+        permissions=(
+            "sagemaker:ListEndpointConfigs",
+            "sagemaker:DescribeEndpointConfig",
+            "sagemaker:ListTags",
+        ),
     )
 )
 
@@ -143,6 +153,7 @@ MODEL = register(
         arn_format="arn:{partition}:sagemaker:{region}:{account}:model/{id}",
         console_format=CONSOLE + "models/{id}",
         arn_regex=_arn_regex("model"),
+        permissions=("sagemaker:ListModels", "sagemaker:DescribeModel", "sagemaker:ListTags"),
         upstream={"AWS::S3::Bucket": _models_using_bucket},
     )
 )

@@ -1,0 +1,87 @@
+"""The main job end to end: `aiwarden demo` on its own moto server, read as JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.conftest import run_cli
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def demo() -> dict:
+    result = run_cli("demo", "--format", "json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def statuses(rows: list[dict]) -> dict[tuple[str, str], str]:
+    return {(r["check_id"], r["resource_id"]): r["status"] for r in rows}
+
+
+def test_sweep_finds_each_planted_drift_and_no_false_positive(demo):
+    found = statuses(demo["sweep"])
+    fails = {key for key, status in found.items() if status == "FAIL"}
+    assert fails == {
+        ("s3_bucket_public_access_blocked", "aiw-public-share"),
+        ("s3_bucket_default_encryption_kms", "aiw-datasets-plain"),
+        ("s3_bucket_default_encryption_kms", "aiw-public-share"),
+        ("sagemaker_model_artifacts_encrypted", "churn-v1"),
+        ("sagemaker_endpoint_config_kms_encrypted", "churn-v1-config"),
+        ("sagemaker_notebook_direct_internet_access_disabled", "research-open"),
+        ("iam_user_console_mfa_enabled", "bob"),
+    }
+    assert found[("s3_bucket_default_encryption_kms", "aiw-scratch-exempt")] == "EXEMPT"
+    assert "ERROR" not in found.values()
+
+
+def test_each_drift_event_is_routed_by_the_template_rules_and_alerts(demo):
+    steps = {step["event_name"]: step for step in demo["timeline"] if step["routed_by"]}
+    removed = steps["DeleteBucketEncryption"]
+    assert removed["routed_by"] == ["CloudTrailS3"]
+    alerted = {(a["attributes"]["check_id"], a["body"]["resource_id"]) for a in removed["alerts"]}
+    assert alerted == {
+        ("s3_bucket_default_encryption_kms", "aiw-models-kms"),
+        ("sagemaker_model_artifacts_encrypted", "fraud-v3"),  # lineage: the model in that bucket
+    }
+    assert steps["CreateNotebookInstance"]["alerts"][0]["body"]["resource_id"] == "llm-playground"
+    login = steps["CreateLoginProfile"]["alerts"][0]
+    assert login["body"]["trigger"]["actor"] == "arn:aws:iam::123456789012:user/admin-jane"
+    assert login["attributes"]["severity"] == "HIGH"
+    public = steps["DeleteBucketPublicAccessBlock"]["alerts"][0]
+    assert public["attributes"]["severity"] == "CRITICAL"
+    assert public["body"]["remediation_advice"]
+
+
+def test_failed_call_is_dropped_by_the_rules_and_a_fix_sends_no_alert(demo):
+    failed = [
+        s for s in demo["timeline"] if s["event_name"] == "DeleteBucketEncryption" and not s["routed_by"]
+    ]
+    assert len(failed) == 1 and failed[0]["alerts"] == []
+    fix = next(s for s in demo["timeline"] if s["event_name"] == "PutBucketEncryption")
+    assert fix["results"][0]["statuses"] == {"PASS": 2}
+    assert fix["alerts"] == []
+
+
+def test_guardduty_finding_is_forwarded_and_re_evaluates_the_bucket(demo):
+    step = next(s for s in demo["timeline"] if s["event_name"] == "Policy:S3/BucketAnonymousAccessGranted")
+    kinds = [a["attributes"]["kind"] for a in step["alerts"]]
+    assert kinds.count("guardduty_finding") == 1
+    assert ("s3_bucket_public_access_blocked", "aiw-public-share") in {
+        (a["attributes"]["check_id"], a["body"].get("resource_id")) for a in step["alerts"]
+    }
+
+
+def test_alert_contract_on_the_wire(demo):
+    for alert in demo["alerts"]:
+        assert len(alert["subject"]) <= 100
+        assert {"severity", "check_id", "resource_type"} <= set(alert["attributes"])
+        assert {"account", "region", "console_url", "remediation_advice", "trigger"} <= set(alert["body"])
+
+
+def test_malformed_event_is_reported_not_raised(demo):
+    assert demo["malformed"]["skipped"] == "UnsupportedEvent"
+    assert demo["malformed"]["reason"]

@@ -1,0 +1,211 @@
+"""template.yaml is derived from the registry and passes the linters AWS's own tools run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.events.models import EventPattern
+
+from aiwarden import patterns
+from aiwarden.registry import ALL_RESOURCES, all_checks, required_permissions
+from tests.conftest import EVENTS, REPO
+
+TEMPLATE = REPO / "template.yaml"
+# What the evaluator needs beyond reading resources: publish alerts, use the stack's key,
+# dead-letter failed invocations.
+PLUMBING = {"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey", "sqs:SendMessage"}
+
+
+def rules() -> dict[str, dict[str, Any]]:
+    return patterns.template_rules(TEMPLATE)
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """AWS's EventBridge matching semantics, as moto implements them (not a hand-written if)."""
+    return EventPattern(json.dumps(pattern), pattern).matches_event(event)
+
+
+def evaluator_statements() -> list[dict[str, Any]]:
+    template = patterns.load_template(TEMPLATE)
+    policies = template["Resources"]["EvaluateFunction"]["Properties"]["Policies"]
+    return [st for policy in policies for st in policy["Statement"]]
+
+
+def test_generated_patterns_are_current(tmp_path: Path) -> None:
+    copy = tmp_path / "template.yaml"
+    shutil.copy(TEMPLATE, copy)
+    assert not patterns.write_template(copy), "run `aiwarden patterns --write template.yaml`"
+
+
+@pytest.mark.parametrize(
+    ("check_id", "service", "event_name"),
+    [(c.id, t.service, name) for c in all_checks() for t in c.triggers for name in t.event_names],
+)
+def test_every_trigger_reaches_the_evaluator(check_id: str, service: str, event_name: str) -> None:
+    event = {
+        "source": f"aws.{service}",
+        "detail-type": "AWS API Call via CloudTrail",
+        "detail": {"eventSource": f"{service}.amazonaws.com", "eventName": event_name},
+    }
+    assert any(matches(p, event) for p in rules().values()), f"{check_id}: {event_name} not routed"
+
+
+def test_failed_api_calls_are_not_routed() -> None:
+    event = json.loads((EVENTS / "cloudtrail/s3_delete_bucket_encryption_access_denied.json").read_text())
+    assert not any(matches(p, event) for p in rules().values())
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(EVENTS).as_posix() for p in EVENTS.glob("*/*.json")))
+def test_sample_events_route_as_expected(path: str) -> None:
+    event = json.loads((EVENTS / path).read_text())
+    routed = any(matches(p, event) for p in rules().values())
+    expected = not path.startswith("invalid/") and "access_denied" not in path
+    assert routed is expected
+
+
+def test_config_rule_covers_every_checked_resource_type() -> None:
+    types = {c.resource.cfn_type for c in all_checks()} - {"AWS::::Account"}
+    for resource_type in types:
+        item = {"resourceType": resource_type}
+        for key in ("configurationItem", "configurationItemSummary"):
+            event = {
+                "source": "aws.config",
+                "detail-type": "Config Configuration Item Change",
+                "detail": {key: item},
+            }
+            assert matches(rules()["ConfigItemChange"], event), (resource_type, key)
+
+
+def test_every_rule_has_a_dead_letter_queue_and_retry_policy() -> None:
+    template = patterns.load_template(TEMPLATE)
+    events = template["Resources"]["EvaluateFunction"]["Properties"]["Events"]
+    for name, event in events.items():
+        assert event["Properties"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}, (
+            name
+        )
+    on_failure = template["Resources"]["EvaluateFunction"]["Properties"]["EventInvokeConfig"]
+    assert on_failure["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
+    }
+
+
+def test_evaluator_is_granted_exactly_what_the_checks_declare() -> None:
+    granted: set[str] = set()
+    for statement in evaluator_statements():
+        actions = statement["Action"]
+        granted.update([actions] if isinstance(actions, str) else actions)
+    missing = required_permissions() - granted
+    extra = granted - required_permissions() - PLUMBING
+    assert not missing, f"checks need, template lacks: {sorted(missing)}"
+    assert not extra, f"template grants, no check declares: {sorted(extra)}"
+
+
+def test_evaluator_reads_only_and_scopes_plumbing() -> None:
+    for statement in evaluator_statements():
+        actions = statement["Action"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            assert "*" not in action, action
+            verb = action.split(":", 1)[1]
+            if action not in PLUMBING:
+                assert verb.startswith(("Get", "List", "Describe")), action
+            else:
+                assert statement["Resource"] != "*", action
+
+
+def test_triggers_with_all_resources_only_where_no_resource_is_named() -> None:
+    for check in all_checks():
+        for trigger in check.triggers:
+            if trigger.ids == ALL_RESOURCES:
+                assert all("Account" in name for name in trigger.event_names), check.id
+
+
+def test_cfn_lint_source_and_transformed(tmp_path: Path) -> None:
+    import cfnlint.api
+    from samtranslator.translator.transform import transform
+
+    def problems(text: str) -> list[str]:
+        # Errors and warnings, as the cfn-lint command reports by default; not informational hints.
+        return [str(m) for m in cfnlint.api.lint_all(text) if m.rule.id[0] in "EW"]
+
+    assert problems(TEMPLATE.read_text()) == []
+    template = patterns.load_template(TEMPLATE)
+    # As `sam package` would: local code paths become S3 locations before the transform.
+    for resource in template["Resources"].values():
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(resource.get("Properties", {}).get(key), str):
+                resource["Properties"][key] = "s3://aiwarden-artifacts/code.zip"
+    transformed = transform(template, {}, _NoManagedPolicies())
+    assert problems(json.dumps(transformed)) == []
+
+
+class _NoManagedPolicies:
+    """The template names no AWS managed policies, so the translator never needs to look any up."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def _sam() -> list[str]:
+    sam = os.environ.get("SAM_CLI") or str(REPO / ".venv-sam/bin/sam")
+    if not Path(sam).exists():
+        if os.environ.get("CI"):
+            pytest.fail("aws-sam-cli missing: run `make test`, which installs it")
+        pytest.skip("aws-sam-cli not installed (`make install`)")
+    return [sam]
+
+
+def _sam_env() -> dict[str, str]:
+    """sam needs a python3.13 on PATH to build for the python3.13 runtime without Docker."""
+    env = dict(os.environ, SAM_CLI_TELEMETRY="0")
+    if "AIWARDEN_SAM_PATH" in os.environ:  # set by the Makefile
+        env["PATH"] = os.environ["AIWARDEN_SAM_PATH"]
+        return env
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    found = sorted(pyenv_root.glob("versions/3.13*/bin"))
+    if found:
+        env["PATH"] = f"{found[-1]}{os.pathsep}{env['PATH']}"
+    return env
+
+
+@pytest.mark.template
+def test_sam_validate_lint() -> None:
+    result = subprocess.run(
+        [*_sam(), "validate", "--lint", "--template", str(TEMPLATE)],
+        cwd=REPO,
+        env=_sam_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.template
+def test_sam_build_layer_holds_aiwarden_and_no_second_boto(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    result = subprocess.run(
+        [*_sam(), "build", "--template", str(TEMPLATE), "--build-dir", str(build)],
+        cwd=REPO,
+        env=_sam_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    layer = build / "AiWardenLayer" / "python"
+    assert (layer / "aiwarden" / "engine.py").exists()
+    assert (layer / "aws_lambda_powertools").is_dir()
+    for shadowing in ("boto3", "botocore", "s3transfer"):
+        assert not (layer / shadowing).exists(), f"{shadowing} in the layer shadows the runtime's"
+    assert not (layer / "aiwarden_dev").exists(), "dev tools must not ship"
+    function = build / "EvaluateFunction"
+    assert (function / "app.py").exists()
+    size = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
+    print(f"\nlayer size: {size / 1e6:.2f} MB unzipped")
+    assert size < 20_000_000
