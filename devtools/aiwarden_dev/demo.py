@@ -30,7 +30,6 @@ from aiwarden.clients import Clients, client, reset_client_cache
 from aiwarden.model import Finding, Severity, Status
 from aiwarden.patterns import template_rules
 from aiwarden.report import findings_table, table
-
 from aiwarden_dev import cloudtrail
 from aiwarden_dev.estate import seed
 from aiwarden_dev.moto_server import DEMO_ACCOUNT, DEMO_REGION, fake_aws_environment, moto_server

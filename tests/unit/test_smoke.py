@@ -1,7 +1,6 @@
+from aiwarden.model import Status
 from tests.conftest import load_event
 from tests.unit.helpers import check_finding
-
-from aiwarden.model import Status
 
 
 def test_bucket_without_kms_fails(aws):
