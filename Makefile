@@ -60,6 +60,7 @@ demo: $(VENV)/.installed
 
 docs: $(VENV)/.installed
 	$(VENV)/bin/aiwarden patterns --write template.yaml
+	$(VENV)/bin/aiwarden docs --output docs/checks.md
 
 bench: install
 	$(PY) bench/run.py

@@ -209,3 +209,9 @@ def test_sam_build_layer_holds_aiwarden_and_no_second_boto(tmp_path: Path) -> No
     size = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
     print(f"\nlayer size: {size / 1e6:.2f} MB unzipped")
     assert size < 20_000_000
+
+
+def test_check_catalog_doc_is_current() -> None:
+    from aiwarden.catalog import render_markdown
+
+    assert (REPO / "docs" / "checks.md").read_text() == render_markdown(), "run `make docs`"

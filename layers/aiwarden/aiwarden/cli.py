@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         help="json prints the demo's findings and alerts as one JSON object",
     )
 
+    docs = sub.add_parser("docs", help="write the check catalog (docs/checks.md)")
+    docs.add_argument("--output", default="docs/checks.md", help="where to write it ('-' for stdout)")
+
     patterns = sub.add_parser("patterns", help="print (or --write) the template's event patterns")
     patterns.add_argument("--write", metavar="TEMPLATE", help="rewrite the generated block in TEMPLATE")
     return parser
@@ -202,6 +205,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run(output_format=args.format)
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from aiwarden.catalog import render_markdown
+
+    text = render_markdown()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"aiwarden: wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_patterns(args: argparse.Namespace) -> int:
     from aiwarden import patterns
 
@@ -218,6 +234,7 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "checks": cmd_checks,
     "demo": cmd_demo,
+    "docs": cmd_docs,
     "patterns": cmd_patterns,
 }
 
