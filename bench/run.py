@@ -163,7 +163,8 @@ def main() -> None:
     print(f"AI Warden benchmarks: python {sys.version.split()[0]}, {os.cpu_count()} cores")
     plain, compiled = cold_start_import()
     print(
-        f"\nhandler import (fresh process): {plain * 1000:.0f} ms from source, {compiled * 1000:.0f} ms compiled"
+        f"\nhandler import (fresh process): {plain * 1000:.0f} ms from source, "
+        f"{compiled * 1000:.0f} ms compiled"
     )
     print("\nAPI calls per event evaluation (demo estate, moto):")
     for name, count in event_costs():
@@ -172,7 +173,8 @@ def main() -> None:
     for per_type in (20, 200):
         r = sweep_costs(per_type)
         print(
-            f"  {r['resources']:5d} resources: {r['api_calls']:6d} API calls = {r['per_resource']:.2f}/resource, "
+            f"  {r['resources']:5d} resources: {r['api_calls']:6d} API calls = "
+            f"{r['per_resource']:.2f}/resource, "
             f"{r['evaluations']} evaluations in {r['seconds']:.1f} s "
             f"({r['resources'] / r['seconds']:.0f} resources/s); most: {r['top']}"
         )

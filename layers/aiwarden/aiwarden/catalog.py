@@ -28,8 +28,9 @@ def render_markdown() -> str:
             f"| `{check.id}` | {check.severity.value} | `{check.resource.cfn_type}` | "
             f"{'<br>'.join(triggers)} | {controls} |"
         )
+        actions = ", ".join(sorted(set(check.permissions) | set(check.resource.permissions)))
         details.append(
             f"### `{check.id}`\n\n{check.title}.\n\n**Fix:** {check.remediation}\n\n"
-            f"**IAM actions:** {', '.join(sorted(set(check.permissions) | set(check.resource.permissions)))}\n"
+            f"**IAM actions:** {actions}\n"
         )
     return HEADER + "\n".join(rows) + "\n\n## Remediation advice\n\n" + "\n".join(details)
