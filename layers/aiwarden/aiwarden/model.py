@@ -29,6 +29,20 @@ class Severity(StrEnum):
         return list(Severity).index(self)
 
 
+class Practice(StrEnum):
+    """The security guide's practices a check serves; the catalog and reports group by them."""
+
+    LEAST_PRIVILEGE = "Least privilege"
+    MFA_AND_PASSWORDS = "MFA and passwords"
+    ENCRYPTION = "Encryption at rest and in transit"
+    NETWORK_EXPOSURE = "Network exposure"
+    PATCHING_AND_UPDATES = "Patching and controlled model updates"
+    LOGGING_AND_MONITORING = "Logging and monitoring"
+    THREAT_DETECTION = "Threat detection"
+    REGULAR_ASSESSMENTS = "Regular assessments"
+    DATA_CLASSIFICATION = "Data classification"
+
+
 class Status(StrEnum):
     FAIL = "FAIL"
     PASS = "PASS"

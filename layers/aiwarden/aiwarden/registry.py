@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aiwarden.model import Outcome, Severity
+from aiwarden.model import Outcome, Practice, Severity
 
 if TYPE_CHECKING:
     from aiwarden.clients import Clients
@@ -64,6 +64,7 @@ class Check:
     evaluate: Evaluate
     permissions: tuple[str, ...]
     remediation: str
+    practice: Practice
     controls: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
@@ -79,6 +80,7 @@ def check(
     triggers: Iterable[CloudTrailTrigger],
     permissions: Iterable[str],
     remediation: str,
+    practice: Practice,
     controls: Mapping[str, Sequence[str]] | None = None,
 ) -> Callable[[Evaluate], Evaluate]:
     """Register the decorated evaluate function as a check."""
@@ -95,6 +97,7 @@ def check(
             evaluate=evaluate,
             permissions=tuple(permissions),
             remediation=remediation,
+            practice=practice,
             controls=dict(controls or {}),
         )
         return evaluate

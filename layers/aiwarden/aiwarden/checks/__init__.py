@@ -1,5 +1,8 @@
-"""Importing this package registers every check (one module per AWS service)."""
+"""The checks, one module per AWS service. Importing this package registers every check: each
+module in it is imported, so a new service module needs no registration line here."""
 
-from aiwarden.checks import iam, s3, sagemaker
+import importlib
+import pkgutil
 
-__all__ = ["iam", "s3", "sagemaker"]
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiwarden.clients import Clients
-from aiwarden.model import Outcome, Resource, Severity, fail, ok
+from aiwarden.model import Outcome, Practice, Resource, Severity, fail, ok
 from aiwarden.registry import check, cloudtrail
 from aiwarden.resources import iam
 from aiwarden.resources.iam import USER
@@ -27,6 +27,7 @@ from aiwarden.resources.iam import USER
         )
     ],
     permissions=["iam:GetLoginProfile", "iam:ListMFADevices"],
+    practice=Practice.MFA_AND_PASSWORDS,
     remediation=(
         "Have the user register an MFA device (IAM console > Users > USER > Security credentials "
         "> Assign MFA device), preferably a FIDO2 security key; until then remove the console "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiwarden.clients import Clients
-from aiwarden.model import Outcome, Resource, Severity, fail, ok
+from aiwarden.model import Outcome, Practice, Resource, Severity, fail, ok
 from aiwarden.registry import ALL_RESOURCES, check, cloudtrail
 from aiwarden.resources import s3
 from aiwarden.resources.s3 import BUCKET
@@ -28,6 +28,7 @@ TAGGING = ("PutBucketTagging", "DeleteBucketTagging")
         )
     ],
     permissions=["s3:GetEncryptionConfiguration"],
+    practice=Practice.ENCRYPTION,
     remediation=(
         "Set default encryption to SSE-KMS with a customer managed key and S3 Bucket Keys: "
         "aws s3api put-bucket-encryption --bucket BUCKET --server-side-encryption-configuration "
@@ -82,6 +83,7 @@ def bucket_default_encryption_kms(bucket: Resource, clients: Clients) -> Outcome
         "s3:GetBucketPolicy",
         "s3:GetBucketAcl",
     ],
+    practice=Practice.NETWORK_EXPOSURE,
     remediation=(
         "Turn on all four Block Public Access settings for the bucket (or the account): "
         "aws s3api put-public-access-block --bucket BUCKET --public-access-block-configuration "

@@ -7,7 +7,7 @@ import re
 from botocore.exceptions import ClientError
 
 from aiwarden.clients import Clients
-from aiwarden.model import Outcome, Resource, Severity, fail, ok
+from aiwarden.model import Outcome, Practice, Resource, Severity, fail, ok
 from aiwarden.registry import check, cloudtrail
 from aiwarden.resources import error_code, s3
 from aiwarden.resources.s3 import BUCKET
@@ -37,6 +37,7 @@ TAGGING = cloudtrail("sagemaker", "AddTags", "DeleteTags", ids="requestParameter
         TAGGING,
     ],
     permissions=[],
+    practice=Practice.NETWORK_EXPOSURE,
     remediation=(
         "Direct internet access cannot be changed on an existing instance: create a replacement "
         "with --direct-internet-access Disabled and a --subnet-id/--security-group-ids in a VPC "
@@ -79,6 +80,7 @@ def _uses_local_storage(config: dict[str, object]) -> bool:
         TAGGING,
     ],
     permissions=[],
+    practice=Practice.ENCRYPTION,
     remediation=(
         "Endpoint configurations are immutable: create a new one with --kms-key-id set to a "
         "customer managed key, point the endpoint at it (aws sagemaker update-endpoint "
@@ -120,6 +122,7 @@ def endpoint_config_kms_encrypted(config: Resource, clients: Clients) -> Outcome
         ),
     ],
     permissions=["s3:GetEncryptionConfiguration"],
+    practice=Practice.ENCRYPTION,
     remediation=(
         "Turn on SSE-KMS default encryption on the artifact bucket and re-encrypt the existing "
         "artifacts in place (aws s3 cp s3://BUCKET/KEY s3://BUCKET/KEY --sse aws:kms "
