@@ -17,9 +17,10 @@ from aiwarden.registry import ALL_RESOURCES, all_checks, required_permissions
 from tests.conftest import EVENTS, REPO
 
 TEMPLATE = REPO / "template.yaml"
-# What the evaluator needs beyond reading resources: publish alerts, use the stack's key,
-# dead-letter failed invocations.
-PLUMBING = {"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey", "sqs:SendMessage"}
+# What each function needs beyond reading resources: publish alerts or report to Config, use the
+# stack's key, dead-letter failed invocations.
+PLUMBING = {"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey", "sqs:SendMessage", "config:PutEvaluations"}
+FUNCTIONS = ("EvaluateFunction", "SweepFunction", "ConfigRuleFunction")
 
 
 def rules() -> dict[str, dict[str, Any]]:
@@ -31,10 +32,28 @@ def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     return EventPattern(json.dumps(pattern), pattern).matches_event(event)
 
 
-def evaluator_statements() -> list[dict[str, Any]]:
+def read_statements() -> list[dict[str, Any]]:
     template = patterns.load_template(TEMPLATE)
-    policies = template["Resources"]["EvaluateFunction"]["Properties"]["Policies"]
-    return [st for policy in policies for st in policy["Statement"]]
+    return list(template["Resources"]["WardenReadPolicy"]["Properties"]["PolicyDocument"]["Statement"])
+
+
+def function_statements(function: str) -> list[dict[str, Any]]:
+    template = patterns.load_template(TEMPLATE)
+    policies = template["Resources"][function]["Properties"]["Policies"]
+    return [
+        st
+        for policy in policies
+        if isinstance(policy, dict) and "Statement" in policy
+        for st in policy["Statement"]
+    ]
+
+
+def actions(statements: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        value = statement["Action"]
+        found.update([value] if isinstance(value, str) else value)
+    return found
 
 
 def test_generated_patterns_are_current(tmp_path: Path) -> None:
@@ -61,7 +80,13 @@ def test_failed_api_calls_are_not_routed() -> None:
     assert not any(matches(p, event) for p in rules().values())
 
 
-@pytest.mark.parametrize("path", sorted(p.relative_to(EVENTS).as_posix() for p in EVENTS.glob("*/*.json")))
+# Config custom-rule invocations (config_rule/) come from Config itself, never through EventBridge.
+EVENTBRIDGE_SAMPLES = sorted(
+    p.relative_to(EVENTS).as_posix() for p in EVENTS.glob("*/*.json") if p.parent.name != "config_rule"
+)
+
+
+@pytest.mark.parametrize("path", EVENTBRIDGE_SAMPLES)
 def test_sample_events_route_as_expected(path: str) -> None:
     event = json.loads((EVENTS / path).read_text())
     routed = any(matches(p, event) for p in rules().values())
@@ -95,26 +120,29 @@ def test_every_rule_has_a_dead_letter_queue_and_retry_policy() -> None:
     }
 
 
-def test_evaluator_is_granted_exactly_what_the_checks_declare() -> None:
-    granted: set[str] = set()
-    for statement in evaluator_statements():
-        actions = statement["Action"]
-        granted.update([actions] if isinstance(actions, str) else actions)
+def test_read_policy_grants_exactly_what_the_checks_declare() -> None:
+    granted = actions(read_statements())
     missing = required_permissions() - granted
-    extra = granted - required_permissions() - PLUMBING
+    extra = granted - required_permissions()
     assert not missing, f"checks need, template lacks: {sorted(missing)}"
     assert not extra, f"template grants, no check declares: {sorted(extra)}"
 
 
-def test_evaluator_reads_only_and_scopes_plumbing() -> None:
-    for statement in evaluator_statements():
-        actions = statement["Action"]
-        for action in [actions] if isinstance(actions, str) else actions:
-            assert "*" not in action, action
-            verb = action.split(":", 1)[1]
-            if action not in PLUMBING:
-                assert verb.startswith(("Get", "List", "Describe")), action
-            else:
+def test_read_policy_is_read_only() -> None:
+    for action in actions(read_statements()):
+        assert "*" not in action, action
+        assert action.split(":", 1)[1].startswith(("Get", "List", "Describe", "BatchGet")), action
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_functions_read_through_the_shared_policy_and_add_only_plumbing(function: str) -> None:
+    template = patterns.load_template(TEMPLATE)
+    policies = template["Resources"][function]["Properties"]["Policies"]
+    assert {"Ref": "WardenReadPolicy"} in policies
+    for statement in function_statements(function):
+        for action in actions([statement]):
+            assert action in PLUMBING, f"{function}: {action}"
+            if action != "config:PutEvaluations":  # the only one without resource-level permissions
                 assert statement["Resource"] != "*", action
 
 
@@ -204,8 +232,8 @@ def test_sam_build_layer_holds_aiwarden_and_no_second_boto(tmp_path: Path) -> No
     for shadowing in ("boto3", "botocore", "s3transfer"):
         assert not (layer / shadowing).exists(), f"{shadowing} in the layer shadows the runtime's"
     assert not (layer / "aiwarden_dev").exists(), "dev tools must not ship"
-    function = build / "EvaluateFunction"
-    assert (function / "app.py").exists()
+    for function in FUNCTIONS:
+        assert (build / function / "app.py").exists(), function
     size = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
     print(f"\nlayer size: {size / 1e6:.2f} MB unzipped")
     assert size < 20_000_000

@@ -165,6 +165,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"aiwarden: GuardDuty {gd.severity.value} {gd.finding_type} (the Lambda forwards it as an alert)",
             file=sys.stderr,
         )
+    if result.invocation is not None and result.invocation.config_rule is not None:
+        for evaluation in engine.config_evaluations(result):
+            print(
+                f"aiwarden: Config rule {result.invocation.config_rule.rule_name} would report "
+                f"{evaluation['ComplianceResourceType']} {evaluation['ComplianceResourceId']} "
+                f"{evaluation['ComplianceType']}: {evaluation['Annotation']}",
+                file=sys.stderr,
+            )
     _print_findings(result.findings, args.format)
     return _exit_code(result.findings)
 
@@ -225,7 +233,7 @@ def cmd_patterns(args: argparse.Namespace) -> int:
         changed = patterns.write_template(Path(args.write))
         print(f"aiwarden: {args.write} {'updated' if changed else 'already current'}", file=sys.stderr)
     else:
-        sys.stdout.write(patterns.render_block())
+        sys.stdout.write(patterns.render_block() + patterns.render_rules_block())
     return EXIT_OK
 
 

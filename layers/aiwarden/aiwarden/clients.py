@@ -107,16 +107,32 @@ class Clients:
         return self._account_id
 
     def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """Compute ``key`` once per invocation, even when threads of a scan ask at once."""
+        """Compute ``key`` once per invocation, even when threads of a scan ask at once. A failure
+        is remembered too, so five checks on a resource AWS refuses to describe cost one call."""
         with self._memo_lock:
-            if key in self._memo:
-                return self._memo[key]
-            lock = self._key_locks.setdefault(key, threading.Lock())
+            if key not in self._memo:
+                lock = self._key_locks.setdefault(key, threading.Lock())
+            else:
+                return self._unwrap(self._memo[key])
         with lock:
             with self._memo_lock:
                 if key in self._memo:
-                    return self._memo[key]
-            value = compute()
+                    return self._unwrap(self._memo[key])
+            try:
+                value: Any = compute()
+            except Exception as exc:
+                value = _Failure(exc)
             with self._memo_lock:
                 self._memo[key] = value
-            return value
+            return self._unwrap(value)
+
+    @staticmethod
+    def _unwrap(value: Any) -> Any:
+        if isinstance(value, _Failure):
+            raise value.error
+        return value
+
+
+class _Failure:
+    def __init__(self, error: Exception) -> None:
+        self.error = error

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -202,6 +203,12 @@ def process(event: Any, clients_for: Any, checks: list[Check] | None = None) -> 
         )
         return Result(invocation=None, skipped=exc)
     clients: Clients = clients_for(invocation)
+    request = invocation.config_rule
+    if request is not None and request.practice:
+        # A Config rule reports one practice's checks (its InputParameters say which).
+        checks = [
+            c for c in (checks if checks is not None else select(None)) if c.practice.name == request.practice
+        ]
     findings = scan(clients, checks) if invocation.sweep else evaluate(invocation.targets, clients, checks)
     return Result(invocation=invocation, findings=findings)
 
@@ -262,27 +269,137 @@ def summary(result: Result, alerts_sent: int = 0) -> dict[str, Any]:
     }
 
 
+ANNOTATION_LIMIT = 256  # PutEvaluations rejects longer annotations
+CONFIG_BATCH = 100  # PutEvaluations takes at most 100 evaluations per call
+
+
+def config_evaluations(result: Result) -> list[dict[str, Any]]:
+    """What the Config rule reports: one evaluation per resource, aggregating that rule's checks.
+
+    NON_COMPLIANT when any check FAILs (the annotation names them); NOT_APPLICABLE when the
+    resource is gone, out of scope or exempt by tag; COMPLIANT otherwise. A resource whose checks
+    could not all be evaluated (ERROR) is left out, so Config keeps its last known result instead
+    of being told something AI Warden does not know.
+    """
+    invocation = result.invocation
+    if invocation is None or invocation.config_rule is None:
+        return []
+    request = invocation.config_rule
+    if request.out_of_scope is not None:
+        return [
+            _evaluation(
+                request.resource_type or request.out_of_scope.type.cfn_type,
+                request.resource_id or request.out_of_scope.resource_id,
+                "NOT_APPLICABLE",
+                "resource deleted or out of the rule's scope",
+                request.ordering_timestamp,
+            )
+        ]
+    by_resource: dict[ResourceRef, list[Finding]] = {}
+    for finding in result.findings:
+        by_resource.setdefault(finding.ref, []).append(finding)
+    evaluations = []
+    for ref, findings in by_resource.items():
+        statuses = {f.status for f in findings}
+        failing = [f for f in findings if f.status is Status.FAIL]
+        if failing:
+            compliance, annotation = "NON_COMPLIANT", "; ".join(f"{f.check_id}: {f.reason}" for f in failing)
+        elif Status.ERROR in statuses:
+            continue
+        elif statuses == {Status.NOT_APPLICABLE}:
+            compliance, annotation = "NOT_APPLICABLE", findings[0].reason
+        elif Status.EXEMPT in statuses:
+            compliance, annotation = "NOT_APPLICABLE", f"exempt: tagged {EXEMPT_TAG}=true"
+        else:
+            compliance, annotation = "COMPLIANT", "; ".join(f.reason for f in findings)
+        # Config names the invoking resource by its own resourceId (an IAM user's is AIDA...).
+        resource_id = request.resource_id if request.resource_type == ref.type.cfn_type else ref.resource_id
+        evaluations.append(
+            _evaluation(
+                ref.type.cfn_type,
+                resource_id or ref.resource_id,
+                compliance,
+                annotation,
+                request.ordering_timestamp,
+            )
+        )
+    return evaluations
+
+
+def _evaluation(
+    resource_type: str, resource_id: str, compliance: str, annotation: str, when: str
+) -> dict[str, Any]:
+    text = annotation if len(annotation) <= ANNOTATION_LIMIT else annotation[: ANNOTATION_LIMIT - 1] + "…"
+    return {
+        "ComplianceResourceType": resource_type,
+        "ComplianceResourceId": resource_id,
+        "ComplianceType": compliance,
+        "Annotation": text,
+        "OrderingTimestamp": _timestamp(when),
+    }
+
+
+def _timestamp(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(UTC)
+
+
+def put_evaluations(config: Any, token: str, evaluations: list[dict[str, Any]]) -> int:
+    """Report to AWS Config in batches of 100; raise if Config refuses any, so Lambda retries."""
+    for start in range(0, len(evaluations), CONFIG_BATCH):
+        batch = evaluations[start : start + CONFIG_BATCH]
+        failed = config.put_evaluations(Evaluations=batch, ResultToken=token).get("FailedEvaluations") or []
+        if failed:
+            raise RuntimeError(f"AWS Config refused {len(failed)} evaluation(s): {failed[0]}")
+    return len(evaluations)
+
+
+def handle_config_rule(event: Any, runtime: Runtime) -> dict[str, Any]:
+    """The config_rule function: answer an AWS Config custom-rule invocation with PutEvaluations."""
+    result = process(event, runtime.clients)
+    evaluations = config_evaluations(result)
+    out = summary(result)
+    invocation = result.invocation
+    if invocation is None or invocation.config_rule is None:
+        out["error"] = "not a Config rule invocation"
+        logger.warning("config rule handler got another event", extra={"summary": out})
+        return out
+    if evaluations:
+        put_evaluations(
+            runtime.clients(invocation).client("config"), invocation.config_rule.result_token, evaluations
+        )
+    out["evaluations_put"] = len(evaluations)
+    logger.info("config evaluations put", extra={"summary": out, "evaluations": len(evaluations)})
+    if result.findings and all(f.status is Status.ERROR for f in result.findings):
+        raise EvaluationFailed(f"every evaluation failed: {result.findings[0].reason}")
+    return out
+
+
 def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
     """The evaluate function: normalise, evaluate, alert. Raises only when the work would
     otherwise be lost (nothing evaluable, or alerts not accepted), so Lambda retries and the
-    on-failure queue keeps the event."""
+    on-failure queue keeps the event. It raises before publishing anything, so a retry does not
+    repeat alerts already sent."""
     result = process(event, runtime.clients)
-    to_send = alerts_for(result)
-    sent = 0
-    if to_send and runtime.alert_topic_arn:
-        clients = runtime.clients(result.invocation)  # type: ignore[arg-type]
-        sent = alerts.publish(clients.client("sns"), runtime.alert_topic_arn, to_send)
+    event_id = result.invocation.trigger.event_id if result.invocation else None
     for f in result.findings:
         log = logger.error if f.status is Status.ERROR else logger.info
         log(
-            "finding",
-            extra={
-                "finding": f.to_dict(),
-                "event_id": result.invocation.trigger.event_id if result.invocation else None,
-            },
+            "finding %s %s %s",
+            f.check_id,
+            f.status.value,
+            f.ref,
+            extra={"finding": f.to_dict(), "event_id": event_id},
         )
-    out = summary(result, sent)
-    logger.info("evaluation done", extra={"summary": out})
     if result.findings and all(f.status is Status.ERROR for f in result.findings):
         raise EvaluationFailed(f"every evaluation failed: {result.findings[0].reason}")
+    to_send = alerts_for(result)
+    sent = 0
+    if to_send and runtime.alert_topic_arn and result.invocation is not None:
+        clients = runtime.clients(result.invocation)
+        sent = alerts.publish(clients.client("sns"), runtime.alert_topic_arn, to_send)
+    out = summary(result, sent)
+    logger.info("evaluation done", extra={"summary": out})
     return out

@@ -8,6 +8,7 @@ that changes nothing (a failed API call) raises ``IgnoredEvent``. Neither ever r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from aiwarden.model import ResourceRef, Severity, TriggerInfo
 from aiwarden.registry import ALL_RESOURCES, all_checks, checks_for
 from aiwarden.resources import GLOBAL_REGION, RESOURCE_TYPES, ResourceType
+from aiwarden.resources.account import ACCOUNT
 from aiwarden.resources.iam import USER
 from aiwarden.resources.s3 import BUCKET
 
@@ -66,6 +68,22 @@ class GuardDutyAlert:
     console_url: str
 
 
+@dataclass(frozen=True)
+class ConfigRuleRequest:
+    """An AWS Config custom-rule invocation: what to answer with PutEvaluations, and how."""
+
+    rule_name: str
+    result_token: str
+    message_type: str
+    ordering_timestamp: str
+    # Set by the rule's InputParameters: which practice's checks this rule reports.
+    practice: str | None
+    # The resource Config asked about, reported NOT_APPLICABLE when it left scope or was deleted.
+    out_of_scope: ResourceRef | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+
+
 @dataclass
 class Invocation:
     trigger: TriggerInfo
@@ -74,6 +92,7 @@ class Invocation:
     targets: list[Target] = field(default_factory=list)
     guardduty: GuardDutyAlert | None = None
     sweep: bool = False
+    config_rule: ConfigRuleRequest | None = None
 
 
 def normalise(raw: Any) -> Invocation:
@@ -82,11 +101,8 @@ def normalise(raw: Any) -> Invocation:
     if not isinstance(raw, Mapping):
         raise UnsupportedEvent(f"event is a {type(raw).__name__}, not a JSON object")
     event_id = _str(raw.get("id"))
-    if "invokingEvent" in raw and "resultToken" in raw:
-        raise UnsupportedEvent(
-            "AWS Config custom-rule invocation: AI Warden's Config rule function answers these",
-            event_id,
-        )
+    if "invokingEvent" in raw or "resultToken" in raw:
+        return _config_rule(raw)
     detail_type = raw.get("detail-type")
     detail = raw.get("detail")
     if not isinstance(detail_type, str) or not isinstance(detail, Mapping):
@@ -144,7 +160,8 @@ def actor(detail: Mapping[str, Any]) -> str | None:
     identity = detail.get("userIdentity")
     if not isinstance(identity, Mapping):
         return None
-    issuer = identity.get("sessionContext", {}).get("sessionIssuer", {})
+    context = identity.get("sessionContext") if isinstance(identity.get("sessionContext"), Mapping) else {}
+    issuer = context.get("sessionIssuer") if isinstance(context.get("sessionIssuer"), Mapping) else {}
     for candidate in (identity.get("arn"), issuer.get("arn"), identity.get("invokedBy")):
         if isinstance(candidate, str) and candidate:
             return candidate
@@ -314,7 +331,7 @@ def _guardduty(raw: Mapping[str, Any], detail: Mapping[str, Any], event_id: str 
         region=region,
         resource_type=resource_type,
         resource_names=tuple(names),
-        sample=bool(additional.get("sample")),
+        sample=additional.get("sample") in (True, "true", "True"),
         console_url=(
             f"https://{region}.console.aws.amazon.com/guardduty/home?region={region}"
             f"#/findings?macros=current&fId={finding_id}"
@@ -348,6 +365,120 @@ def _scheduled(raw: Mapping[str, Any], detail: Mapping[str, Any], event_id: str 
         event_time=_str(raw.get("time")),
     )
     return Invocation(trigger=trigger, account=account, region=region, sweep=True)
+
+
+GONE_STATUSES = {"ResourceDeleted", "ResourceDeletedNotRecorded", "ResourceNotRecorded"}
+
+
+def _json_field(raw: Mapping[str, Any], name: str, event_id: str | None) -> dict[str, Any]:
+    """Config passes invokingEvent and ruleParameters as JSON *strings*."""
+    value = raw.get(name)
+    if value in (None, ""):
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    if not isinstance(value, str):
+        raise UnsupportedEvent(f"Config rule invocation: {name} is not a JSON string", event_id)
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise UnsupportedEvent(
+            f"Config rule invocation: {name} is not valid JSON ({exc.msg})", event_id
+        ) from exc
+    if not isinstance(parsed, dict):
+        raise UnsupportedEvent(f"Config rule invocation: {name} is not a JSON object", event_id)
+    return parsed
+
+
+def _config_rule(raw: Mapping[str, Any]) -> Invocation:  # noqa: C901  (one branch per message type)
+    token = _str(raw.get("resultToken"))
+    rule_name = _str(raw.get("configRuleName")) or "unknown-rule"
+    invoking = _json_field(raw, "invokingEvent", token)
+    parameters = _json_field(raw, "ruleParameters", token)
+    if token is None:
+        raise UnsupportedEvent("Config rule invocation without resultToken", None)
+    message_type = invoking.get("messageType")
+    account = _str(raw.get("accountId"))
+    practice = parameters.get("practice") if isinstance(parameters.get("practice"), str) else None
+    trigger = TriggerInfo(
+        kind="config_rule",
+        source="aws.config",
+        detail_type=f"Config rule {rule_name}",
+        event_name=str(message_type),
+        event_id=_str(raw.get("configRuleId")),
+        event_time=_str(invoking.get("notificationCreationTime")),
+    )
+    if message_type == "ScheduledNotification":
+        if account is None:
+            account = _str(invoking.get("awsAccountId"))
+        if account is None:
+            raise UnsupportedEvent("scheduled Config rule invocation without accountId", token)
+        region = _str(raw.get("awsRegion")) or _arn_region(raw.get("configRuleArn")) or "us-east-1"
+        request = ConfigRuleRequest(
+            rule_name=rule_name,
+            result_token=token,
+            message_type=message_type,
+            ordering_timestamp=str(invoking.get("notificationCreationTime") or ""),
+            practice=practice,
+        )
+        # Periodic invocations evaluate the account-wide checks; resources get their own
+        # change-triggered invocations from Config.
+        account_checks = frozenset(c.id for c in all_checks() if c.resource is ACCOUNT)
+        ref = ResourceRef(ACCOUNT, account, region, account)
+        targets = [Target(scope=ACCOUNT, check_ids=account_checks, ref=ref)] if account_checks else []
+        return Invocation(
+            trigger=trigger, account=account, region=region, targets=targets, config_rule=request
+        )
+    if message_type == "ConfigurationItemChangeNotification":
+        item = invoking.get("configurationItem")
+    elif message_type == "OversizedConfigurationItemChangeNotification":
+        item = invoking.get("configurationItemSummary")
+    else:
+        raise UnsupportedEvent(f"unsupported Config rule messageType {message_type!r}", token)
+    if not isinstance(item, Mapping):
+        raise UnsupportedEvent(f"{message_type} carries no configuration item", token)
+    resource_type = _str(item.get("resourceType"))
+    resource_id = _str(item.get("resourceId"))
+    if resource_type is None or resource_id is None:
+        raise UnsupportedEvent("configuration item has no resourceType/resourceId", token)
+    account = account or _str(item.get("awsAccountId"))
+    region = _str(item.get("awsRegion")) or "us-east-1"
+    if account is None:
+        raise UnsupportedEvent("Config rule invocation without accountId", token)
+    scope = RESOURCE_TYPES.get(resource_type)
+    name = _str(item.get("resourceName")) or resource_id
+    gone = bool(raw.get("eventLeftScope")) or item.get("configurationItemStatus") in GONE_STATUSES
+    ref = None
+    if scope is not None:
+        ref = ResourceRef(
+            scope, name, GLOBAL_REGION if scope.is_global else region, account, _str(item.get("ARN"))
+        )
+    request = ConfigRuleRequest(
+        rule_name=rule_name,
+        result_token=token,
+        message_type=message_type,
+        ordering_timestamp=str(
+            item.get("configurationItemCaptureTime") or invoking.get("notificationCreationTime") or ""
+        ),
+        practice=practice,
+        out_of_scope=ref if gone else None,
+        resource_type=resource_type,
+        # Config identifies the resource by ITS resourceId (an IAM user's is AIDA...), not the name.
+        resource_id=resource_id,
+    )
+    targets = []
+    if scope is not None and not gone:
+        checks = [c for c in all_checks() if c.resource is scope]
+        targets.append(Target(scope=scope, check_ids=frozenset(c.id for c in checks), ref=ref))
+    elif scope is None:
+        raise IgnoredEvent(f"no check covers Config resource type {resource_type!r}", token)
+    return Invocation(trigger=trigger, account=account, region=region, targets=targets, config_rule=request)
+
+
+def _arn_region(arn: Any) -> str | None:
+    if isinstance(arn, str) and arn.count(":") >= 4:
+        return arn.split(":")[3] or None
+    return None
 
 
 _PARSERS = {
