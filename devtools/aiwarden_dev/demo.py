@@ -234,6 +234,21 @@ def _severity_counts(findings: list[Finding]) -> str:
     )
 
 
+REPORT_DIR = Path("demo-output")
+
+
+def write_report(findings: list[Finding]) -> Path:
+    """The compliance report a person would rather read than JSON, as the CLI's `report` writes it."""
+    from aiwarden import compliance
+
+    REPORT_DIR.mkdir(exist_ok=True)
+    target = REPORT_DIR / "report.html"
+    built = compliance.build(findings, DEMO_ACCOUNT, DEMO_REGION, framework="hipaa")
+    target.write_text(compliance.render_html(built), encoding="utf-8")
+    (REPORT_DIR / "report.md").write_text(compliance.render_markdown(built), encoding="utf-8")
+    return target
+
+
 def run(output_format: str = "table") -> int:
     out = Printer(output_format != "json")
     report: dict[str, Any] = {"timeline": []}
@@ -259,8 +274,12 @@ def run(output_format: str = "table") -> int:
         elapsed = time.perf_counter() - started
         shown = [f for f in findings if f.status is not Status.NOT_APPLICABLE]
         report["sweep"] = [f.to_dict() for f in shown]
+        report["report"] = str(write_report(findings))
         out(f"\n== Full sweep: {len(shown)} evaluations in {elapsed:.2f} s: {_severity_counts(shown)} ==")
         out(findings_table(shown))
+        out(
+            f"Compliance report (by practice, HIPAA controls, each failing resource and its fix): {report['report']}"
+        )
 
         sqs, events = aws("sqs"), aws("events")
         with contextlib.redirect_stdout(io.StringIO()):  # Powertools logs go to stdout in Lambda

@@ -189,3 +189,13 @@ def test_checks_catalog_lists_the_six_first_checks():
         "iam_user_console_mfa_enabled",
     }
     assert all(r["triggers"] and r["remediation_advice"] for r in rows)
+
+
+def test_report_writes_html_with_each_failure(endpoint, aws_at, tmp_path):
+    seed(aws_at, ACCOUNT, REGION)
+    target = tmp_path / "out" / "report.html"
+    result = run_cli("report", "--endpoint-url", endpoint, "--framework", "hipaa", "--output", str(target))
+    assert result.returncode == 1, result.stderr
+    page = target.read_text()
+    assert "HIPAA" in page and "research-open" in page and "Fix:" in page
+    assert result.stdout == ""

@@ -44,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="read-only scan of an account")
     common(scan)
 
+    report = sub.add_parser("report", help="scan, then write a compliance report (Markdown or HTML)")
+    common(report)
+    report.add_argument(
+        "--framework",
+        choices=["fsbp", "cis", "nist", "hipaa", "gdpr"],
+        help="add a per-control section for this framework",
+    )
+    report.add_argument("--output", default="-", help="report.md or report.html ('-': Markdown on stdout)")
+
     evaluate = sub.add_parser("evaluate", help="evaluate one EventBridge event as the Lambda does")
     evaluate.add_argument("event", help="path to the event JSON ('-' for stdin)")
     common(evaluate)
@@ -134,6 +143,25 @@ def cmd_scan(args: argparse.Namespace) -> int:
     clients = _connect(args, _region(args))
     findings = engine.scan(clients, checks)
     _print_findings(findings, args.format)
+    return _exit_code(findings)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from aiwarden import compliance, engine
+
+    checks = _selected_checks(args.checks)
+    clients = _connect(args, _region(args))
+    findings = engine.scan(clients, checks)
+    report = compliance.build(findings, clients.account_id, clients.region, args.framework)
+    if args.output == "-":
+        sys.stdout.write(compliance.render_markdown(report))
+    else:
+        target = Path(args.output)
+        html = target.suffix.lower() in {".html", ".htm"}
+        text = compliance.render_html(report) if html else compliance.render_markdown(report)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print(f"aiwarden: wrote {target} ({len(report.failures)} failing)", file=sys.stderr)
     return _exit_code(findings)
 
 
@@ -239,6 +267,7 @@ def cmd_patterns(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "scan": cmd_scan,
+    "report": cmd_report,
     "evaluate": cmd_evaluate,
     "checks": cmd_checks,
     "demo": cmd_demo,
