@@ -199,3 +199,56 @@ def test_report_writes_html_with_each_failure(endpoint, aws_at, tmp_path):
     page = target.read_text()
     assert "HIPAA" in page and "research-open" in page and "Fix:" in page
     assert result.stdout == ""
+
+
+def test_scan_remediate_enforce_fixes_allow_listed_checks_and_reports_json(endpoint, aws_at):
+    seed(aws_at, ACCOUNT, REGION)
+    result = run_cli(
+        "scan",
+        "--endpoint-url",
+        endpoint,
+        "--checks",
+        "s3_bucket_default_encryption_kms",
+        "--remediate",
+        "enforce",
+        "--format",
+        "json",
+        env={"AIWARDEN_REMEDIATE_CHECKS": "s3_bucket_default_encryption_kms"},
+    )
+    rows = {r["resource_id"]: r for r in json.loads(result.stdout)}
+    fixed = rows["aiw-datasets-plain"]["remediation"]
+    assert (fixed["mode"], fixed["outcome"], fixed["compliant_after"]) == ("enforce", "remediated", True)
+    assert set(fixed) >= {"action", "mode", "outcome", "detail"}
+    assert rows["aiw-scratch-exempt"]["remediation"]["outcome"] == "skipped-exempt"
+    assert "remediation" not in rows["aiw-models-kms"]
+    rules = aws_at("s3").get_bucket_encryption(Bucket="aiw-datasets-plain")[
+        "ServerSideEncryptionConfiguration"
+    ]
+    assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert "remediated" in result.stderr
+
+
+def test_evaluate_remediate_dry_run_changes_nothing(endpoint, aws_at):
+    seed(aws_at, ACCOUNT, REGION)
+    event = EVENTS / "cloudtrail" / "s3_put_bucket_policy_public.json"
+    result = run_cli(
+        "evaluate",
+        str(event),
+        "--endpoint-url",
+        endpoint,
+        "--remediate",
+        "dry-run",
+        "--format",
+        "json",
+        "--checks",
+        "s3_bucket_public_access_blocked",
+    )
+    [row] = json.loads(result.stdout)
+    assert row["remediation"]["outcome"] == "would-remediate"
+    assert aws_at("s3").get_bucket_policy(Bucket="aiw-public-share")["Policy"]
+    try:
+        aws_at("s3").get_public_access_block(Bucket="aiw-public-share")
+        blocked = True
+    except Exception:
+        blocked = False
+    assert not blocked

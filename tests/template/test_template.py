@@ -121,9 +121,12 @@ def test_every_rule_has_a_dead_letter_queue_and_retry_policy() -> None:
 
 
 def test_read_policy_grants_exactly_what_the_checks_declare() -> None:
+    from aiwarden.remediation import guard_read_permissions
+
     granted = actions(read_statements())
-    missing = required_permissions() - granted
-    extra = granted - required_permissions()
+    needed = required_permissions() | guard_read_permissions()
+    missing = needed - granted
+    extra = granted - needed
     assert not missing, f"checks need, template lacks: {sorted(missing)}"
     assert not extra, f"template grants, no check declares: {sorted(extra)}"
 
@@ -243,3 +246,23 @@ def test_check_catalog_doc_is_current() -> None:
     from aiwarden.catalog import render_markdown
 
     assert (REPO / "docs" / "checks.md").read_text() == render_markdown(), "run `make docs`"
+
+
+def test_remediation_role_can_do_exactly_the_declared_fixes_and_nothing_else() -> None:
+    from aiwarden.remediation import required_permissions as fix_permissions
+
+    template = patterns.load_template(TEMPLATE)
+    role = template["Resources"]["RemediationRole"]["Properties"]
+    statements = [st for policy in role["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+    assert actions(statements) == fix_permissions()
+    for statement in statements:
+        assert statement["Resource"] != "*", statement
+    trusted = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
+    assert trusted == [
+        {"Fn::GetAtt": ["EvaluateFunctionRole", "Arn"]},
+        {"Fn::GetAtt": ["SweepFunctionRole", "Arn"]},
+    ]
+    # The evaluators themselves never write: only the remediation role does.
+    for function in FUNCTIONS:
+        for action in actions(function_statements(function)):
+            assert action in PLUMBING

@@ -56,13 +56,23 @@ def finding_alert(finding: Finding, trigger: TriggerInfo, account: str) -> Alert
         "detected_at": _now(),
     }
     who = f" by {trigger.actor.rsplit('/', 1)[-1]}" if trigger.actor else ""
-    subject = _subject(f"[{finding.severity.value}] {finding.check_id} FAIL: {ref.resource_id}{who}")
+    verb = "FAIL"
+    action = "flagged"
+    if finding.remediation is not None:
+        body["remediation"] = finding.remediation.to_dict()
+        action = finding.remediation.outcome
+        if action == "remediated":
+            verb = "REMEDIATED"
+        elif action == "failed":
+            verb = "FAIL, REMEDIATION FAILED"
+    subject = _subject(f"[{finding.severity.value}] {finding.check_id} {verb}: {ref.resource_id}{who}")
     attributes = {
         "kind": "finding",
         "severity": finding.severity.value,
         "check_id": finding.check_id,
         "status": finding.status.value,
         "resource_type": ref.type.cfn_type,
+        "action": action,
     }
     return Alert(subject=subject, body=body, attributes=attributes)
 

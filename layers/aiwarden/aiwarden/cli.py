@@ -41,8 +41,16 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--checks", help="comma-separated check ids (default: all)")
         p.add_argument("--format", choices=["table", "json"], default="table")
 
-    scan = sub.add_parser("scan", help="read-only scan of an account")
+    def remediation_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--remediate",
+            choices=["dry-run", "enforce"],
+            help="apply the Lambda's remediation decisions (allow-list: AIWARDEN_REMEDIATE_CHECKS)",
+        )
+
+    scan = sub.add_parser("scan", help="read-only scan of an account (unless --remediate)")
     common(scan)
+    remediation_option(scan)
 
     report = sub.add_parser("report", help="scan, then write a compliance report (Markdown or HTML)")
     common(report)
@@ -56,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="evaluate one EventBridge event as the Lambda does")
     evaluate.add_argument("event", help="path to the event JSON ('-' for stdin)")
     common(evaluate)
+    remediation_option(evaluate)
 
     checks = sub.add_parser("checks", help="list the check catalog")
     checks.add_argument("--format", choices=["table", "json"], default="table")
@@ -142,8 +151,32 @@ def cmd_scan(args: argparse.Namespace) -> int:
     checks = _selected_checks(args.checks)
     clients = _connect(args, _region(args))
     findings = engine.scan(clients, checks)
+    if args.remediate:
+        from aiwarden.model import SCAN_TRIGGER
+
+        findings = engine.remediate(findings, engine.remediator(_policy(args), clients), SCAN_TRIGGER)
+        _print_remediations(findings)
     _print_findings(findings, args.format)
     return _exit_code(findings)
+
+
+def _policy(args: argparse.Namespace) -> Any:
+    from aiwarden.remediation import Policy
+
+    try:
+        return Policy.from_env(args.remediate)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _print_remediations(findings: list[Any]) -> None:
+    for f in findings:
+        if f.remediation is not None:
+            r = f.remediation
+            print(
+                f"aiwarden: {r.mode} {f.check_id} {f.ref.resource_id}: {r.outcome}: {r.detail}",
+                file=sys.stderr,
+            )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -182,7 +215,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     checks = _selected_checks(args.checks)
     event = _read_event(args.event)
-    result = engine.process(event, lambda inv: _connect(args, _region(args, inv.region), inv.account), checks)
+    policy = _policy(args) if args.remediate else None
+    result = engine.process(
+        event,
+        lambda inv: _connect(args, _region(args, inv.region), inv.account),
+        checks,
+        (lambda _inv, clients: engine.remediator(policy, clients)) if policy else None,
+    )
+    if policy:
+        _print_remediations(result.findings)
     if result.skipped is not None:
         if isinstance(result.skipped, UnsupportedEvent):
             raise UsageError(f"{args.event}: {result.skipped.reason}")

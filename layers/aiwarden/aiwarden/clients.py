@@ -88,17 +88,47 @@ class Clients:
         endpoint_url: str | None = None,
         profile: str | None = None,
         account_id: str | None = None,
+        session: boto3.Session | None = None,
     ) -> None:
         self.region = region
         self.endpoint_url = endpoint_url
         self.profile = profile
         self._account_id = account_id
+        # A session of its own (the remediation role's assumed credentials): its clients live and
+        # die with this object instead of the process-wide factory.
+        self._session = session
+        self._own_clients: dict[tuple[str, str], Any] = {}
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._memo_lock = threading.Lock()
         self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
 
     def client(self, service: str, region: str | None = None) -> Any:
-        return client(service, region or self.region, self.endpoint_url, self.profile)
+        if self._session is None:
+            return client(service, region or self.region, self.endpoint_url, self.profile)
+        key = (service, region or self.region)
+        with self._memo_lock:
+            if key not in self._own_clients:
+                self._own_clients[key] = self._session.client(
+                    service, region_name=key[1], endpoint_url=self.endpoint_url, config=BOTO_CONFIG
+                )
+            return self._own_clients[key]
+
+    def fresh(self) -> Clients:
+        """Same account, region and credentials, with an empty describe cache: for re-reading a
+        resource after changing it."""
+        return Clients(self.region, self.endpoint_url, self.profile, self._account_id, self._session)
+
+    def assume(self, role_arn: str, session_name: str = "aiwarden-remediation") -> Clients:
+        """Clients acting as ``role_arn`` (the remediation role), for the few write calls."""
+        credentials = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)[
+            "Credentials"
+        ]
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        return Clients(self.region, self.endpoint_url, None, self._account_id, session)
 
     @property
     def account_id(self) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from aiwarden.clients import Clients
 from aiwarden.events import Invocation, NothingToEvaluate, Target, UnsupportedEvent, normalise
 from aiwarden.model import EXEMPT_TAG, Finding, Resource, ResourceRef, Status, TriggerInfo
 from aiwarden.registry import Check, select
+from aiwarden.remediation import Policy, Remediator
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +73,14 @@ def run_check(check: Check, ref: ResourceRef, clients: Clients) -> Finding:
             exc_info=not isinstance(exc, ClientError | BotoCoreError),
         )
         return finding(Status.ERROR, _error_reason(exc))
-    if resource.exempt:
-        return finding(
+    if resource.exempt and outcome.status is not Status.NOT_APPLICABLE:
+        exempt = finding(
             Status.EXEMPT,
             f"tagged {EXEMPT_TAG}={resource.tags[EXEMPT_TAG]} (would be {outcome.status.value}: "
             f"{outcome.reason})",
             resource.ref,
         )
+        return replace(exempt, underlying=outcome.status)
     return finding(outcome.status, outcome.reason, resource.ref)
 
 
@@ -188,9 +190,15 @@ class Result:
     skipped: NothingToEvaluate | None = None
 
 
-def process(event: Any, clients_for: Any, checks: list[Check] | None = None) -> Result:
-    """Normalise and evaluate one event. ``clients_for(invocation)`` gives the Clients to use, so
-    the CLI and Lambda share this path exactly."""
+def process(
+    event: Any,
+    clients_for: Any,
+    checks: list[Check] | None = None,
+    remediator_for: Callable[[Invocation, Clients], Remediator] | None = None,
+) -> Result:
+    """Normalise and evaluate one event, then (when ``remediator_for`` is given) apply the
+    remediation policy. ``clients_for(invocation)`` gives the Clients to use, so the CLI and Lambda
+    share this path exactly."""
     try:
         invocation = normalise(event)
     except NothingToEvaluate as exc:
@@ -210,7 +218,14 @@ def process(event: Any, clients_for: Any, checks: list[Check] | None = None) -> 
             c for c in (checks if checks is not None else select(None)) if c.practice.name == request.practice
         ]
     findings = scan(clients, checks) if invocation.sweep else evaluate(invocation.targets, clients, checks)
+    if remediator_for is not None:
+        findings = remediate(findings, remediator_for(invocation, clients), invocation.trigger)
     return Result(invocation=invocation, findings=findings)
+
+
+def remediate(findings: list[Finding], remediator: Remediator, trigger: TriggerInfo) -> list[Finding]:
+    """Hand FAILs with a registered fix to the remediation policy (aiwarden.remediation)."""
+    return remediator.run(findings, trigger, {c.id: c for c in select(None)})
 
 
 @dataclass(frozen=True)
@@ -221,16 +236,32 @@ class Runtime:
     region: str
     # None lets boto3 resolve the endpoint itself (AWS_ENDPOINT_URL included); the demo sets it.
     endpoint_url: str | None = None
+    policy: Policy = field(default_factory=Policy)
 
     @classmethod
     def from_env(cls) -> Runtime:
         return cls(
             alert_topic_arn=os.environ.get("ALERT_TOPIC_ARN") or None,
             region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            policy=Policy.from_env(),
         )
 
     def clients(self, invocation: Invocation) -> Clients:
         return Clients(region=self.region, endpoint_url=self.endpoint_url, account_id=invocation.account)
+
+    def remediator(self, invocation: Invocation, clients: Clients) -> Remediator:
+        return remediator(self.policy, clients)
+
+
+def remediator(policy: Policy, clients: Clients) -> Remediator:
+    """The remediation engine for these clients: it acts through the remediation role when one is
+    configured (Lambda), else with the caller's own credentials (the CLI)."""
+    role = policy.remediation_role_arn
+
+    def act() -> Clients:
+        return clients.assume(role) if role else clients
+
+    return Remediator(policy=policy, read_clients=clients, act_clients=act)
 
 
 def alerts_for(result: Result) -> list[alerts.Alert]:
@@ -382,7 +413,7 @@ def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
     otherwise be lost (nothing evaluable, or alerts not accepted), so Lambda retries and the
     on-failure queue keeps the event. It raises before publishing anything, so a retry does not
     repeat alerts already sent."""
-    result = process(event, runtime.clients)
+    result = process(event, runtime.clients, remediator_for=runtime.remediator)
     event_id = result.invocation.trigger.event_id if result.invocation else None
     for f in result.findings:
         log = logger.error if f.status is Status.ERROR else logger.info

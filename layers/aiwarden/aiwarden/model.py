@@ -146,10 +146,13 @@ class Finding:
     ref: ResourceRef
     reason: str
     remediation_advice: str = ""
+    # For EXEMPT: what the check found underneath the exemption (a FAIL is audited as skipped).
+    underlying: Status | None = None
+    remediation: RemediationResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # Field names and meanings are a public interface: add, never rename.
-        return {
+        out: dict[str, Any] = {
             "check_id": self.check_id,
             "title": self.title,
             "severity": self.severity.value,
@@ -159,4 +162,30 @@ class Finding:
             "resource_arn": self.ref.arn,
             "region": self.ref.region,
             "reason": self.reason,
+        }
+        if self.remediation is not None:
+            out["remediation"] = self.remediation.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class RemediationResult:
+    """What the remediation engine decided and did about one finding (issue: the JSON
+    ``remediation`` object: action, mode, outcome, detail)."""
+
+    action: str
+    mode: str  # off | dry-run | enforce
+    # remediated | would-remediate | skipped-exempt | skipped-loop | skipped-rate-limit |
+    # skipped-not-allowed | skipped-break-glass | skipped-severity | failed
+    outcome: str
+    detail: str
+    compliant_after: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "mode": self.mode,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "compliant_after": self.compliant_after,
         }
