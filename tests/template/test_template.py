@@ -13,13 +13,25 @@ import pytest
 from moto.events.models import EventPattern
 
 from aiwarden import patterns
-from aiwarden.registry import ALL_RESOURCES, all_checks, required_permissions
+from aiwarden.registry import all_checks, required_permissions
 from tests.conftest import EVENTS, REPO
 
 TEMPLATE = REPO / "template.yaml"
 # What each function needs beyond reading resources: publish alerts or report to Config, use the
 # stack's key, dead-letter failed invocations.
-PLUMBING = {"sns:Publish", "kms:Decrypt", "kms:GenerateDataKey", "sqs:SendMessage", "config:PutEvaluations"}
+PLUMBING = {
+    "sns:Publish",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "sqs:SendMessage",
+    "config:PutEvaluations",
+    # The state table: alert on change, event dedup, remediation audit.
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+}
 FUNCTIONS = ("EvaluateFunction", "SweepFunction", "ConfigRuleFunction")
 
 
@@ -97,8 +109,8 @@ def test_sample_events_route_as_expected(path: str) -> None:
     assert routed is expected
 
 
-def test_config_rule_covers_every_checked_resource_type() -> None:
-    types = {c.resource.cfn_type for c in all_checks()} - {"AWS::::Account"}
+def test_config_rule_covers_every_checked_resource_type_config_records() -> None:
+    types = {c.resource.cfn_type for c in all_checks()} & patterns.CONFIG_RECORDED
     for resource_type in types:
         item = {"resourceType": resource_type}
         for key in ("configurationItem", "configurationItemSummary"):
@@ -150,13 +162,6 @@ def test_functions_read_through_the_shared_policy_and_add_only_plumbing(function
             assert action in PLUMBING, f"{function}: {action}"
             if action != "config:PutEvaluations":  # the only one without resource-level permissions
                 assert statement["Resource"] != "*", action
-
-
-def test_triggers_with_all_resources_only_where_no_resource_is_named() -> None:
-    for check in all_checks():
-        for trigger in check.triggers:
-            if trigger.ids == ALL_RESOURCES:
-                assert all("Account" in name for name in trigger.event_names), check.id
 
 
 def test_cfn_lint_source_and_transformed(tmp_path: Path) -> None:

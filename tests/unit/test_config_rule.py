@@ -18,10 +18,27 @@ KMS = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:km
 SSE_S3 = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
 
 
+TLS_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::aiw-datasets-plain", "arn:aws:s3:::aiw-datasets-plain/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
+
+
 def bucket(aws: Clients, encryption: dict[str, Any], tags: dict[str, str] | None = None) -> None:
+    """A bucket compliant with every encryption check except, perhaps, its default encryption."""
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="aiw-datasets-plain")
     s3.put_bucket_encryption(Bucket="aiw-datasets-plain", ServerSideEncryptionConfiguration=encryption)
+    s3.put_bucket_policy(Bucket="aiw-datasets-plain", Policy=json.dumps(TLS_ONLY))
     if tags:
         s3.put_bucket_tagging(
             Bucket="aiw-datasets-plain", Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}

@@ -38,11 +38,25 @@ def _subject(text: str) -> str:
     return clean if len(clean) <= SUBJECT_LIMIT else clean[: SUBJECT_LIMIT - 3] + "..."
 
 
+DESCRIPTION_LIMIT = 4000  # keep every message far below SNS's 256 KB
+
+
+def _text(value: str, limit: int | None = None) -> str:
+    """AWS data as safe text: lone surrogates (legal in JSON, not in UTF-8) replaced, length capped."""
+    clean = value.encode("utf-8", "replace").decode("utf-8")
+    return clean if limit is None or len(clean) <= limit else clean[: limit - 1] + "…"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def finding_alert(finding: Finding, trigger: TriggerInfo, account: str) -> Alert:
+CHANGE_WORDS = {"NEW_FAILURE": "FAIL", "REMINDER": "STILL FAILING", "RESOLVED": "RESOLVED"}
+
+
+def finding_alert(finding: Finding, trigger: TriggerInfo, account: str, change: str | None = None) -> Alert:
+    """``change`` (from the state store: NEW_FAILURE, REMINDER, RESOLVED) says why this alert is
+    news; without a store every FAIL is reported as one."""
     ref = finding.ref
     body = {
         "schema_version": SCHEMA_VERSION,
@@ -53,11 +67,12 @@ def finding_alert(finding: Finding, trigger: TriggerInfo, account: str) -> Alert
         "console_url": ref.type.console_url(ref),
         "remediation_advice": finding.remediation_advice,
         "trigger": trigger.to_dict(),
+        "change": change or "NEW_FAILURE",
         "detected_at": _now(),
     }
     who = f" by {trigger.actor.rsplit('/', 1)[-1]}" if trigger.actor else ""
-    verb = "FAIL"
-    action = "flagged"
+    verb = CHANGE_WORDS.get(change or "NEW_FAILURE", "FAIL")
+    action = "resolved" if change == "RESOLVED" else "flagged"
     if finding.remediation is not None:
         body["remediation"] = finding.remediation.to_dict()
         action = finding.remediation.outcome
@@ -73,6 +88,7 @@ def finding_alert(finding: Finding, trigger: TriggerInfo, account: str) -> Alert
         "status": finding.status.value,
         "resource_type": ref.type.cfn_type,
         "action": action,
+        "change": change or "NEW_FAILURE",
     }
     return Alert(subject=subject, body=body, attributes=attributes)
 
@@ -88,7 +104,7 @@ def guardduty_alert(finding: GuardDutyAlert, trigger: TriggerInfo) -> Alert:
         "finding_type": finding.finding_type,
         "guardduty_severity": finding.severity_score,
         "finding_id": finding.finding_id,
-        "description": finding.description,
+        "description": _text(finding.description, DESCRIPTION_LIMIT),
         "sample": finding.sample,
         "resource_type": finding.resource_type,
         "resource_names": list(finding.resource_names),
@@ -128,7 +144,7 @@ def publish(sns: Any, topic_arn: str, alerts: Iterable[Alert]) -> int:
                 "Subject": alert.subject,
                 "Message": alert.message,
                 "MessageAttributes": {
-                    key: {"DataType": "String", "StringValue": value}
+                    key: {"DataType": "String", "StringValue": _text(value, 256) or "-"}
                     for key, value in alert.attributes.items()
                 },
             }

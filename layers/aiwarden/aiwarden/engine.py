@@ -23,6 +23,7 @@ from aiwarden.events import Invocation, NothingToEvaluate, Target, UnsupportedEv
 from aiwarden.model import EXEMPT_TAG, Finding, Resource, ResourceRef, Status, TriggerInfo
 from aiwarden.registry import Check, select
 from aiwarden.remediation import Policy, Remediator
+from aiwarden.store import TABLE_ENV, StateStore, Transition
 
 logger = logging.getLogger(__name__)
 
@@ -202,15 +203,24 @@ def process(
     try:
         invocation = normalise(event)
     except NothingToEvaluate as exc:
-        level = logging.WARNING if isinstance(exc, UnsupportedEvent) else logging.INFO
-        logger.log(
-            level,
-            "event not evaluated: %s",
-            exc.reason,
-            extra={"reason": exc.reason, "event_id": exc.event_id},
-        )
-        return Result(invocation=None, skipped=exc)
-    clients: Clients = clients_for(invocation)
+        return _skipped(exc)
+    return run(invocation, clients_for(invocation), checks, remediator_for)
+
+
+def _skipped(exc: NothingToEvaluate) -> Result:
+    level = logging.WARNING if isinstance(exc, UnsupportedEvent) else logging.INFO
+    logger.log(
+        level, "event not evaluated: %s", exc.reason, extra={"reason": exc.reason, "event_id": exc.event_id}
+    )
+    return Result(invocation=None, skipped=exc)
+
+
+def run(
+    invocation: Invocation,
+    clients: Clients,
+    checks: list[Check] | None = None,
+    remediator_for: Callable[[Invocation, Clients], Remediator] | None = None,
+) -> Result:
     request = invocation.config_rule
     if request is not None and request.practice:
         # A Config rule reports one practice's checks (its InputParameters say which).
@@ -249,30 +259,51 @@ class Runtime:
     def clients(self, invocation: Invocation) -> Clients:
         return Clients(region=self.region, endpoint_url=self.endpoint_url, account_id=invocation.account)
 
+    def store(self, clients: Clients) -> StateStore | None:
+        """The state table (alert on change, dedup, audit), when the template configured one."""
+        if not os.environ.get(TABLE_ENV):
+            return None
+        return StateStore.from_env(clients.client("dynamodb"))
+
     def remediator(self, invocation: Invocation, clients: Clients) -> Remediator:
-        return remediator(self.policy, clients)
+        return remediator(self.policy, clients, self.store(clients))
 
 
-def remediator(policy: Policy, clients: Clients) -> Remediator:
+def remediator(policy: Policy, clients: Clients, store: StateStore | None = None) -> Remediator:
     """The remediation engine for these clients: it acts through the remediation role when one is
-    configured (Lambda), else with the caller's own credentials (the CLI)."""
+    configured (Lambda), else with the caller's own credentials (the CLI). With a state store, the
+    rate limit counts audited attempts and every decision is audited there."""
     role = policy.remediation_role_arn
 
     def act() -> Clients:
         return clients.assume(role) if role else clients
 
-    return Remediator(policy=policy, read_clients=clients, act_clients=act)
+    return Remediator(
+        policy=policy,
+        read_clients=clients,
+        act_clients=act,
+        attempts=store.remediation_attempts if store else None,
+        audit=store.audit if store else None,
+    )
 
 
-def alerts_for(result: Result) -> list[alerts.Alert]:
+def alerts_for(result: Result, transitions: dict[int, Transition] | None = None) -> list[alerts.Alert]:
+    """One alert per FAIL without a state store; with one, per change: a new failure, a reminder
+    after the repeat window, a resolution, and every remediation that acted."""
     invocation = result.invocation
     if invocation is None:
         return []
-    out = [
-        alerts.finding_alert(f, invocation.trigger, invocation.account)
-        for f in result.findings
-        if f.status is Status.FAIL
-    ]
+    out = []
+    for index, f in enumerate(result.findings):
+        acted = f.remediation is not None and f.remediation.outcome in {"remediated", "failed"}
+        if transitions is None:
+            if f.status is Status.FAIL:
+                out.append(alerts.finding_alert(f, invocation.trigger, invocation.account))
+            continue
+        transition = transitions.get(index)
+        if acted or (transition is not None and transition.alert):
+            change = transition.change.value if transition is not None else None
+            out.append(alerts.finding_alert(f, invocation.trigger, invocation.account, change))
     if invocation.guardduty is not None:
         out.insert(0, alerts.guardduty_alert(invocation.guardduty, invocation.trigger))
     return out
@@ -291,13 +322,28 @@ def summary(result: Result, alerts_sent: int = 0) -> dict[str, Any]:
             "event_id": skipped.event_id if skipped else None,
         }
     trigger: TriggerInfo = result.invocation.trigger
-    return {
+    fail_by_severity: dict[str, int] = {}
+    remediations: dict[str, int] = {}
+    for f in result.findings:
+        if f.status is Status.FAIL:
+            fail_by_severity[f.severity.value] = fail_by_severity.get(f.severity.value, 0) + 1
+        if f.remediation is not None:
+            remediations[f.remediation.outcome] = remediations.get(f.remediation.outcome, 0) + 1
+    out: dict[str, Any] = {
         "evaluated": len(result.findings),
         "statuses": counts,
+        "fail_by_severity": fail_by_severity,
+        "remediations": remediations,
         "alerts_sent": alerts_sent,
         "event_id": trigger.event_id,
         "trigger": f"{trigger.kind}:{trigger.event_name or trigger.detail_type}",
     }
+    if alerts_sent and trigger.event_time:
+        # Event-to-alert latency: from the API call (CloudTrail eventTime) to the alert leaving.
+        out["event_to_alert_ms"] = max(
+            0.0, (datetime.now(UTC) - _timestamp(trigger.event_time)).total_seconds() * 1000
+        )
+    return out
 
 
 ANNOTATION_LIMIT = 256  # PutEvaluations rejects longer annotations
@@ -409,28 +455,66 @@ def handle_config_rule(event: Any, runtime: Runtime) -> dict[str, Any]:
 
 
 def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
-    """The evaluate function: normalise, evaluate, alert. Raises only when the work would
+    """The evaluate and sweep functions: normalise, evaluate, remediate, alert on change.
+
+    Delivery is at least once: with a state table an event id is claimed first, so a duplicate
+    delivery alerts (and remediates) nothing. The invocation raises only when the work would
     otherwise be lost (nothing evaluable, or alerts not accepted), so Lambda retries and the
-    on-failure queue keeps the event. It raises before publishing anything, so a retry does not
-    repeat alerts already sent."""
-    result = process(event, runtime.clients, remediator_for=runtime.remediator)
-    event_id = result.invocation.trigger.event_id if result.invocation else None
-    for f in result.findings:
-        log = logger.error if f.status is Status.ERROR else logger.info
-        log(
-            "finding %s %s %s",
-            f.check_id,
-            f.status.value,
-            f.ref,
-            extra={"finding": f.to_dict(), "event_id": event_id},
-        )
-    if result.findings and all(f.status is Status.ERROR for f in result.findings):
-        raise EvaluationFailed(f"every evaluation failed: {result.findings[0].reason}")
-    to_send = alerts_for(result)
-    sent = 0
-    if to_send and runtime.alert_topic_arn and result.invocation is not None:
-        clients = runtime.clients(result.invocation)
-        sent = alerts.publish(clients.client("sns"), runtime.alert_topic_arn, to_send)
+    on-failure queue keeps the event; before raising it releases the claim and undoes the state
+    changes it made, so the retry alerts as if this attempt never happened.
+    """
+    try:
+        invocation = normalise(event)
+    except NothingToEvaluate as exc:
+        out = summary(_skipped(exc))
+        logger.info("evaluation done", extra={"summary": out})
+        return out
+    clients = runtime.clients(invocation)
+    store = runtime.store(clients)
+    claim = (
+        f"{invocation.trigger.kind}:{invocation.trigger.event_id}" if invocation.trigger.event_id else None
+    )
+    if store is not None and claim and invocation.trigger.kind != "scan" and not store.claim_event(claim):
+        out = {"evaluated": 0, "duplicate": True, "event_id": invocation.trigger.event_id}
+        logger.info("duplicate delivery ignored", extra={"summary": out})
+        return out
+    recorded: list[Transition] = []
+    try:
+        result = run(invocation, clients, None, runtime.remediator)
+        for f in result.findings:
+            log = logger.error if f.status is Status.ERROR else logger.info
+            log(
+                "finding %s %s %s",
+                f.check_id,
+                f.status.value,
+                f.ref,
+                extra={"finding": f.to_dict(), "event_id": invocation.trigger.event_id},
+            )
+        if result.findings and all(f.status is Status.ERROR for f in result.findings):
+            raise EvaluationFailed(f"every evaluation failed: {result.findings[0].reason}")
+        transitions = None
+        if store is not None:
+            recorded = store.record_many(_as_recorded(f) for f in result.findings)
+            transitions = dict(enumerate(recorded))
+        to_send = alerts_for(result, transitions)
+        sent = 0
+        if to_send and runtime.alert_topic_arn:
+            sent = alerts.publish(clients.client("sns"), runtime.alert_topic_arn, to_send)
+    except Exception:
+        if store is not None:
+            for transition in recorded:
+                if transition.alert:
+                    store.undo(transition)
+            if claim:
+                store.release_event(claim)
+        raise
     out = summary(result, sent)
     logger.info("evaluation done", extra={"summary": out})
     return out
+
+
+def _as_recorded(finding: Finding) -> Finding:
+    """What the state table should remember: a finding remediated into compliance is PASS now."""
+    if finding.remediation is not None and finding.remediation.compliant_after:
+        return replace(finding, status=Status.PASS)
+    return finding

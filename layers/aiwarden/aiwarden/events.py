@@ -95,6 +95,11 @@ class Invocation:
     config_rule: ConfigRuleRequest | None = None
 
 
+# What a damaged event can make a parser raise (ValueError covers huge JSON integers,
+# OverflowError a severity beyond float range, RecursionError absurd nesting).
+PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+
+
 def normalise(raw: Any) -> Invocation:
     """Parse an EventBridge envelope; raise NothingToEvaluate (with a reason) when it names
     nothing to evaluate."""
@@ -102,7 +107,12 @@ def normalise(raw: Any) -> Invocation:
         raise UnsupportedEvent(f"event is a {type(raw).__name__}, not a JSON object")
     event_id = _str(raw.get("id"))
     if "invokingEvent" in raw or "resultToken" in raw:
-        return _config_rule(raw)
+        try:
+            return _config_rule(raw)
+        except NothingToEvaluate:
+            raise
+        except PARSE_ERRORS as exc:
+            raise UnsupportedEvent(f"malformed Config rule invocation: {exc!r}"[:500], event_id) from exc
     detail_type = raw.get("detail-type")
     detail = raw.get("detail")
     if not isinstance(detail_type, str) or not isinstance(detail, Mapping):
@@ -120,8 +130,8 @@ def normalise(raw: Any) -> Invocation:
         return parser(raw, detail, event_id)
     except NothingToEvaluate:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise UnsupportedEvent(f"malformed {detail_type} event: {exc!r}", event_id) from exc
+    except PARSE_ERRORS as exc:
+        raise UnsupportedEvent(f"malformed {detail_type} event: {exc!r}"[:500], event_id) from exc
 
 
 def _str(value: Any) -> str | None:
@@ -447,7 +457,8 @@ def _config_rule(raw: Mapping[str, Any]) -> Invocation:  # noqa: C901  (one bran
         raise UnsupportedEvent("Config rule invocation without accountId", token)
     scope = RESOURCE_TYPES.get(resource_type)
     name = _str(item.get("resourceName")) or resource_id
-    gone = bool(raw.get("eventLeftScope")) or item.get("configurationItemStatus") in GONE_STATUSES
+    status = item.get("configurationItemStatus")
+    gone = raw.get("eventLeftScope") is True or (isinstance(status, str) and status in GONE_STATUSES)
     ref = None
     if scope is not None:
         ref = ResourceRef(

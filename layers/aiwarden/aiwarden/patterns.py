@@ -23,6 +23,12 @@ RULES_BEGIN = (
 RULES_END = "# END generated config rules\n"
 RULES_INDENT = " " * 2  # under Resources
 
+POLICY_BEGIN = (
+    "# BEGIN generated read policy by `aiwarden patterns --write template.yaml`: do not edit by hand"
+)
+POLICY_END = "# END generated read policy\n"
+POLICY_INDENT = " " * 10  # under WardenReadPolicy.Properties.PolicyDocument.Statement
+
 # Resource types AWS Config records, so a custom rule can be scoped to them (AWS Config developer
 # guide, "Supported resource types"). Types Config does not record (training jobs, Bedrock
 # guardrails) are reached by CloudTrail events and the sweep instead.
@@ -38,6 +44,7 @@ CONFIG_RECORDED = {
     "AWS::SageMaker::Domain",
     "AWS::SageMaker::EndpointConfig",
     "AWS::SageMaker::Model",
+    "AWS::SageMaker::MonitoringSchedule",
     "AWS::SageMaker::NotebookInstance",
 }
 
@@ -60,7 +67,8 @@ def rules() -> dict[str, dict[str, Any]]:
                 "errorCode": [{"exists": False}],
             },
         }
-    resource_types = sorted({c.resource.cfn_type for c in all_checks()} - {"AWS::::Account"})
+    # Only types Config records produce item changes; the API then names them by resourceName.
+    resource_types = sorted({c.resource.cfn_type for c in all_checks()} & CONFIG_RECORDED)
     out["ConfigItemChange"] = {
         "source": ["aws.config"],
         "detail-type": [CONFIG_ITEM_CHANGE],
@@ -169,6 +177,33 @@ def render_rules_block() -> str:
     return "\n".join(lines)
 
 
+def read_actions() -> list[str]:
+    """Every read action the evaluators need: the checks', their resource types', and what
+    remediation guards read before acting."""
+    from aiwarden.registry import required_permissions
+    from aiwarden.remediation import guard_read_permissions
+
+    return sorted(required_permissions() | guard_read_permissions())
+
+
+def render_read_policy_block() -> str:
+    by_service: dict[str, list[str]] = {}
+    for action in read_actions():
+        by_service.setdefault(action.split(":", 1)[0], []).append(action)
+    lines = [POLICY_INDENT + POLICY_BEGIN]
+    for service, service_actions in sorted(by_service.items()):
+        sid = "Read" + "".join(part.title() for part in service.replace("-", " ").split())
+        lines += [
+            f"{POLICY_INDENT}- Sid: {sid}",
+            f"{POLICY_INDENT}  Effect: Allow",
+            f"{POLICY_INDENT}  Action:",
+        ]
+        lines += [f"{POLICY_INDENT}    - {action}" for action in service_actions]
+        lines.append(f'{POLICY_INDENT}  Resource: "*"')
+    lines.append(POLICY_INDENT + POLICY_END)
+    return "\n".join(lines)
+
+
 def _replace(text: str, begin: str, end: str, block: str) -> str:
     start = text.index(begin)
     start = text.rindex("\n", 0, start) + 1
@@ -181,6 +216,7 @@ def write_template(path: Path) -> bool:
     text = path.read_text(encoding="utf-8")
     updated = _replace(text, BEGIN, END, render_block())
     updated = _replace(updated, RULES_BEGIN, RULES_END, render_rules_block())
+    updated = _replace(updated, POLICY_BEGIN, POLICY_END, render_read_policy_block())
     if updated == text:
         return False
     path.write_text(updated, encoding="utf-8")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiwarden.clients import Clients
 from aiwarden.model import Outcome, Practice, Resource, Severity, fail, ok
 from aiwarden.registry import ALL_RESOURCES, check, cloudtrail
-from aiwarden.resources import s3
+from aiwarden.resources import kms, s3
 from aiwarden.resources.s3 import BUCKET
+from aiwarden.resources.sagemaker import ENDPOINT_CONFIG, MODEL, TRAINING_JOB
 
 # Exemption-tag changes re-evaluate the bucket, so removing aiwarden:exempt is noticed at once.
 TAGGING = ("PutBucketTagging", "DeleteBucketTagging")
@@ -123,3 +124,266 @@ def bucket_public_access_blocked(bucket: Resource, clients: Clients) -> Outcome:
     if problems:
         return fail(f"bucket {bucket.name}: " + "; ".join(problems))
     return ok(f"bucket {bucket.name} blocks public access and grants none")
+
+
+# --- Transport, logging and versioning -------------------------------------------------------
+
+
+@check(
+    id="s3_bucket_tls_only",
+    title="S3 buckets deny requests that do not use TLS",
+    severity=Severity.MEDIUM,
+    resource=BUCKET,
+    triggers=[
+        cloudtrail(
+            "s3",
+            "CreateBucket",
+            "PutBucketPolicy",
+            "DeleteBucketPolicy",
+            *TAGGING,
+            ids="requestParameters.bucketName",
+        )
+    ],
+    permissions=["s3:GetBucketPolicy"],
+    practice=Practice.ENCRYPTION,
+    remediation=(
+        "Add (merge, never overwrite) a bucket policy statement that denies plain-HTTP requests: "
+        '{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*",'
+        '"Resource":["arn:aws:s3:::BUCKET","arn:aws:s3:::BUCKET/*"],'
+        '"Condition":{"Bool":{"aws:SecureTransport":"false"}}} with '
+        "aws s3api get-bucket-policy --bucket BUCKET, then aws s3api put-bucket-policy --bucket BUCKET "
+        "--policy file://policy.json."
+    ),
+    controls={
+        "AWS-FSBP": ["S3.5"],
+        "AWS-Config": ["S3_BUCKET_SSL_REQUESTS_ONLY"],
+        "CIS-AWS-5.0": ["2.1.1"],
+        "NIST-800-53r5": ["AC-17(2)", "AC-4", "IA-5(1)", "SC-8", "SC-8(1)", "SC-13", "SC-23"],
+        "HIPAA": ["164.312(a)(2)(iv)", "164.312(c)(1)", "164.312(e)(1)"],
+        "GDPR": ["Art.32"],
+    },
+)
+def bucket_tls_only(bucket: Resource, clients: Clients) -> Outcome:
+    policy = s3.bucket_policy(clients, bucket.name)
+    if policy is None:
+        return fail(f"bucket {bucket.name} has no bucket policy, so it accepts requests over plain HTTP")
+    denying = s3.tls_only_statements(policy, bucket.name)
+    if not denying:
+        return fail(
+            f"bucket {bucket.name}'s policy has no statement denying s3:* to every principal when "
+            "aws:SecureTransport is false, so it accepts requests over plain HTTP"
+        )
+    return ok(f"bucket {bucket.name} denies requests without TLS (statement {', '.join(denying)})")
+
+
+@check(
+    id="s3_bucket_access_logging_enabled",
+    title="S3 buckets record server access logs",
+    severity=Severity.MEDIUM,
+    resource=BUCKET,
+    triggers=[
+        cloudtrail(
+            "s3",
+            "CreateBucket",
+            "PutBucketLogging",
+            *TAGGING,
+            ids="requestParameters.bucketName",
+        )
+    ],
+    permissions=["s3:GetBucketLogging"],
+    practice=Practice.LOGGING_AND_MONITORING,
+    remediation=(
+        "Send server access logs to a dedicated log bucket in the same region (one that does not log "
+        "to itself and whose policy lets logging.s3.amazonaws.com write): aws s3api put-bucket-logging "
+        '--bucket BUCKET --bucket-logging-status \'{"LoggingEnabled":{"TargetBucket":"LOG_BUCKET",'
+        '"TargetPrefix":"BUCKET/"}}\'. Tag the log bucket itself aiwarden:exempt=true.'
+    ),
+    controls={
+        "AWS-FSBP": ["S3.9"],
+        "AWS-Config": ["S3_BUCKET_LOGGING_ENABLED"],
+        "NIST-800-53r5": ["AC-2(4)", "AU-2", "AU-3", "AU-10", "AU-12", "CA-7", "SI-4(20)"],
+        "HIPAA": ["164.308(a)(1)(ii)(d)", "164.308(a)(3)(ii)(a)", "164.308(a)(6)(ii)", "164.312(b)"],
+    },
+)
+def bucket_access_logging_enabled(bucket: Resource, clients: Clients) -> Outcome:
+    target = s3.bucket_logging(clients, bucket.name)
+    if target is None:
+        return fail(f"bucket {bucket.name} does not record server access logs")
+    destination = f"s3://{target.get('TargetBucket', '?')}/{target.get('TargetPrefix', '')}"
+    return ok(f"bucket {bucket.name} records server access logs to {destination}")
+
+
+# Versioning is filed under data classification rather than logging: it is data protection (S3.14 is
+# "Protect > Data protection > Data deletion protection"), not a record of activity; it is what keeps
+# a training set or model artifact recoverable after an overwrite, and the sensitive-data check below
+# requires it for classified AI buckets.
+@check(
+    id="s3_bucket_versioning_enabled",
+    title="S3 buckets keep object versions",
+    severity=Severity.LOW,
+    resource=BUCKET,
+    triggers=[
+        cloudtrail(
+            "s3",
+            "CreateBucket",
+            "PutBucketVersioning",
+            *TAGGING,
+            ids="requestParameters.bucketName",
+        )
+    ],
+    permissions=["s3:GetBucketVersioning"],
+    practice=Practice.DATA_CLASSIFICATION,
+    remediation=(
+        "Turn on versioning so overwritten or deleted datasets and model artifacts can be restored: "
+        "aws s3api put-bucket-versioning --bucket BUCKET --versioning-configuration Status=Enabled, "
+        "and add a lifecycle rule expiring noncurrent versions to bound the storage cost."
+    ),
+    controls={
+        "AWS-FSBP": ["S3.14"],
+        "AWS-Config": ["S3_BUCKET_VERSIONING_ENABLED"],
+        "NIST-800-53r5": [
+            "AU-9(2)",
+            "CP-10",
+            "CP-6",
+            "CP-6(1)",
+            "CP-6(2)",
+            "CP-9",
+            "SC-5(2)",
+            "SI-12",
+            "SI-13(5)",
+        ],
+        "HIPAA": ["164.308(a)(7)(i)", "164.308(a)(7)(ii)(a)", "164.312(a)(2)(ii)", "164.312(c)(1)"],
+    },
+)
+def bucket_versioning_enabled(bucket: Resource, clients: Clients) -> Outcome:
+    status = s3.bucket_versioning(clients, bucket.name)
+    if status != "Enabled":
+        return fail(f"bucket {bucket.name} does not keep object versions (versioning {status})")
+    return ok(f"bucket {bucket.name} keeps object versions")
+
+
+# --- Data classification of AI buckets ------------------------------------------------------
+
+# A model, endpoint configuration or training job that starts using a bucket makes it an AI bucket;
+# the bucket type's upstream finders (aiwarden.resources.s3) map these events to the buckets named.
+AI_LINEAGE = [
+    cloudtrail("sagemaker", "CreateModel", ids="requestParameters.modelName", resource=MODEL),
+    cloudtrail(
+        "sagemaker",
+        "CreateEndpointConfig",
+        ids="requestParameters.endpointConfigName",
+        resource=ENDPOINT_CONFIG,
+    ),
+    cloudtrail(
+        "sagemaker", "CreateTrainingJob", ids="requestParameters.trainingJobName", resource=TRAINING_JOB
+    ),
+]
+
+
+def _usage(uses: list[str]) -> str:
+    shown = uses[:3] + ([f"{len(uses) - 3} more"] if len(uses) > 3 else [])
+    return "; ".join(shown)
+
+
+@check(
+    id="s3_ai_bucket_data_classified",
+    title="S3 buckets used by AI resources carry a data classification tag",
+    severity=Severity.MEDIUM,
+    resource=BUCKET,
+    triggers=[
+        cloudtrail("s3", "CreateBucket", *TAGGING, ids="requestParameters.bucketName"),
+        *AI_LINEAGE,
+    ],
+    permissions=list(s3.AI_BUCKET_PERMISSIONS),
+    practice=Practice.DATA_CLASSIFICATION,
+    remediation=(
+        "Classify every bucket that holds training data, model artifacts or captured inference data "
+        "(the tag key is AIWARDEN_CLASSIFICATION_TAG, default DataClassification): aws s3api "
+        "put-bucket-tagging --bucket BUCKET --tagging 'TagSet=[{Key=DataClassification,Value=internal}]' "
+        "(put-bucket-tagging replaces the whole tag set: include the existing tags). Use a value from "
+        "AIWARDEN_SENSITIVE_CLASSIFICATIONS (default confidential, restricted) for regulated or "
+        "personal data, so s3_ai_bucket_sensitive_data_protected enforces its protection."
+    ),
+)
+def ai_bucket_data_classified(bucket: Resource, clients: Clients) -> Outcome:
+    uses = s3.ai_buckets(clients).get(bucket.name)
+    if not uses:
+        return ok(f"bucket {bucket.name} is not used by AI resources")
+    key = s3.classification_tag()
+    value = bucket.tags.get(key, "").strip()
+    if not value:
+        return fail(f"bucket {bucket.name} is used by AI resources ({_usage(uses)}) but has no {key} tag")
+    return ok(f"bucket {bucket.name} is classified {key}={value} (used by {_usage(uses)})")
+
+
+@check(
+    id="s3_ai_bucket_sensitive_data_protected",
+    title="AI buckets classified sensitive use a customer managed KMS key, versioning and access logs",
+    severity=Severity.HIGH,
+    resource=BUCKET,
+    triggers=[
+        cloudtrail(
+            "s3",
+            "CreateBucket",
+            "PutBucketEncryption",
+            "DeleteBucketEncryption",
+            "PutBucketVersioning",
+            "PutBucketLogging",
+            *TAGGING,
+            ids="requestParameters.bucketName",
+        ),
+        *AI_LINEAGE,
+    ],
+    permissions=[
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketLogging",
+        "kms:DescribeKey",
+        *s3.AI_BUCKET_PERMISSIONS,
+    ],
+    practice=Practice.DATA_CLASSIFICATION,
+    remediation=(
+        "For a bucket classified sensitive (AIWARDEN_SENSITIVE_CLASSIFICATIONS) that AI resources use: "
+        "encrypt by default with a customer managed key (aws s3api put-bucket-encryption --bucket BUCKET "
+        '--server-side-encryption-configuration \'{"Rules":[{"ApplyServerSideEncryptionByDefault":'
+        '{"SSEAlgorithm":"aws:kms","KMSMasterKeyID":"CMK_ARN"},"BucketKeyEnabled":true}]}\'), turn on '
+        "versioning (aws s3api put-bucket-versioning --bucket BUCKET --versioning-configuration "
+        "Status=Enabled) and server access logging (aws s3api put-bucket-logging --bucket BUCKET "
+        '--bucket-logging-status \'{"LoggingEnabled":{"TargetBucket":"LOG_BUCKET",'
+        '"TargetPrefix":"BUCKET/"}}\'); then re-copy existing objects so they use the key.'
+    ),
+)
+def ai_bucket_sensitive_data_protected(bucket: Resource, clients: Clients) -> Outcome:
+    key = s3.classification_tag()
+    value = bucket.tags.get(key, "").strip()
+    if value.lower() not in s3.sensitive_classifications():
+        shown = f"{key}={value}" if value else f"no {key} tag"
+        return ok(f"bucket {bucket.name} is not classified sensitive ({shown})")
+    uses = s3.ai_buckets(clients).get(bucket.name)
+    if not uses:
+        return ok(f"bucket {bucket.name} ({key}={value}) is not used by AI resources")
+    problems = []
+    rules = s3.default_encryption(clients, bucket.name)
+    if s3.kms_algorithm(rules) is None:
+        problems.append(f"{s3.describe_encryption(rules)} instead of a customer managed KMS key")
+    else:
+        kms_key = s3.default_kms_key(rules)
+        manager = kms.key_manager(clients, kms_key, bucket.ref.region)
+        if manager == "AWS":
+            problems.append("default encryption uses the AWS managed key aws/s3, not a customer managed key")
+        elif manager == "MISSING":
+            problems.append(f"default encryption names KMS key {kms_key}, which does not exist")
+    versioning = s3.bucket_versioning(clients, bucket.name)
+    if versioning != "Enabled":
+        problems.append(f"versioning {versioning}")
+    if s3.bucket_logging(clients, bucket.name) is None:
+        problems.append("no server access logging")
+    if problems:
+        return fail(
+            f"bucket {bucket.name} ({key}={value}, used by {_usage(uses)}) is not protected: "
+            + "; ".join(problems)
+        )
+    return ok(
+        f"bucket {bucket.name} ({key}={value}) uses a customer managed KMS key, versioning and "
+        "server access logging"
+    )

@@ -7,10 +7,12 @@ and Security Hub do.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
 
 from aiwarden.model import Resource, ResourceRef
-from aiwarden.resources import ResourceType, register
+from aiwarden.resources import ResourceType, error_code, register
 
 if TYPE_CHECKING:
     from aiwarden.clients import Clients
@@ -34,3 +36,31 @@ ACCOUNT = register(
         console_format="https://{region}.console.aws.amazon.com/billing/home#/account",
     )
 )
+
+
+# --- account-wide IAM settings (global: IAM answers the same in every Region) ------------------
+
+
+def account_summary(clients: Clients) -> dict[str, int]:
+    """GetAccountSummary's SummaryMap: root credentials (AccountMFAEnabled, AccountAccessKeysPresent,
+    AccountPasswordPresent) and IAM entity counts. Read once per invocation."""
+
+    def fetch() -> dict[str, int]:
+        return dict(clients.client("iam").get_account_summary().get("SummaryMap", {}))
+
+    return dict(clients.memo(("iam", "account_summary"), fetch))
+
+
+def password_policy(clients: Clients) -> dict[str, Any] | None:
+    """The account's custom IAM password policy, or None when none is set (IAM's defaults apply)."""
+
+    def fetch() -> dict[str, Any] | None:
+        try:
+            return dict(clients.client("iam").get_account_password_policy()["PasswordPolicy"])
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+
+    result = clients.memo(("iam", "password_policy"), fetch)
+    return dict(result) if result is not None else None

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from aiwarden.model import Resource, ResourceRef
+from aiwarden.policy import (
+    GLOBAL_RESTRICTING_CONDITION_KEYS,
+    as_list,
+    principal_is_wildcard,
+    public_statements,
+    statement_label,
+    statements,
+)
 from aiwarden.resources import ResourceType, error_code, register, tags_from_list
 
 if TYPE_CHECKING:
@@ -159,69 +169,240 @@ def public_acl_grants(grants: list[dict[str, Any]]) -> list[str]:
 
 
 # Condition keys that pin a wildcard principal to known callers, after the rules S3 itself uses
-# to decide whether a policy is public ("The meaning of public" in the S3 user guide).
-RESTRICTING_CONDITION_KEYS = {
-    "aws:sourcearn",
-    "aws:sourcevpc",
-    "aws:sourcevpce",
-    "aws:sourceaccount",
-    "aws:sourceowner",
-    "aws:sourceorgid",
-    "aws:sourceorgpaths",
-    "aws:principalaccount",
-    "aws:principalarn",
-    "aws:principalorgid",
-    "aws:principalorgpaths",
-    "aws:userid",
-    "aws:sourceip",
+# to decide whether a policy is public ("The meaning of public" in the S3 user guide): the global
+# keys (aiwarden.policy) plus S3's access-point keys.
+RESTRICTING_CONDITION_KEYS = GLOBAL_RESTRICTING_CONDITION_KEYS | {
     "s3:dataaccesspointarn",
     "s3:dataaccesspointaccount",
 }
 
 
-def _principal_is_wildcard(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        values = principal.get("AWS", [])
-        values = [values] if isinstance(values, str) else values
-        return "*" in values
-    return False
+def public_policy_statements(policy: dict[str, Any] | None) -> list[str]:
+    """Sids (or indexes) of Allow statements open to any principal without a pinning condition."""
+    return public_statements(policy, RESTRICTING_CONDITION_KEYS)
 
 
-def _has_restricting_condition(condition: dict[str, Any]) -> bool:
+def _denies_plain_http(condition: Any) -> bool:
+    """True for a condition matching requests made without TLS (aws:SecureTransport false)."""
+    if not isinstance(condition, dict):
+        return False
     for operator, pairs in condition.items():
-        if not isinstance(pairs, dict):
-            continue
-        # A negated or "IfExists" operator does not pin the caller: the key may just be absent.
-        if operator.startswith("StringNot") or operator.endswith("IfExists"):
+        if operator.lower() not in {"bool", "boolifexists"} or not isinstance(pairs, dict):
             continue
         for key, value in pairs.items():
-            values = value if isinstance(value, list) else [value]
-            if key.lower() in RESTRICTING_CONDITION_KEYS and all(
-                isinstance(v, str) and "*" not in v for v in values
+            if key.lower() == "aws:securetransport" and any(
+                str(v).lower() == "false" for v in as_list(value)
             ):
                 return True
     return False
 
 
-def public_policy_statements(policy: dict[str, Any] | None) -> list[str]:
-    """Sids (or indexes) of Allow statements open to any principal without a pinning condition."""
-    if not policy:
-        return []
-    statements = policy.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    public = []
-    for index, statement in enumerate(statements):
-        if statement.get("Effect") != "Allow":
+def _covers_objects(resources: Any, bucket: str) -> bool:
+    samples = [f"arn:{p}:s3:::{bucket}/any-object-key" for p in ("aws", "aws-cn", "aws-us-gov")]
+    return any(
+        isinstance(pattern, str) and fnmatchcase(sample, pattern)
+        for pattern in as_list(resources)
+        for sample in samples
+    )
+
+
+def tls_only_statements(policy: dict[str, Any] | None, bucket: str) -> list[str]:
+    """Sids (or indexes) of statements that deny every principal every S3 action on the bucket's
+    objects when the request does not use TLS (the S3.5 / S3_BUCKET_SSL_REQUESTS_ONLY shape)."""
+    found = []
+    for index, statement in enumerate(statements(policy)):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
             continue
-        if not _principal_is_wildcard(statement.get("Principal")):
+        if not principal_is_wildcard(statement.get("Principal")):
             continue
-        if _has_restricting_condition(statement.get("Condition", {})):
+        actions = [a.lower() for a in as_list(statement.get("Action")) if isinstance(a, str)]
+        if not {"s3:*", "*"} & set(actions):
             continue
-        public.append(str(statement.get("Sid") or f"#{index}"))
-    return public
+        if not _covers_objects(statement.get("Resource"), bucket):
+            continue
+        if _denies_plain_http(statement.get("Condition")):
+            found.append(statement_label(statement, index))
+    return found
+
+
+def bucket_logging(clients: Clients, bucket: str) -> dict[str, Any] | None:
+    """The bucket's server access logging target ({TargetBucket, TargetPrefix}), None when off."""
+
+    def fetch() -> dict[str, Any] | None:
+        enabled = clients.client("s3").get_bucket_logging(Bucket=bucket).get("LoggingEnabled")
+        return dict(enabled) if enabled else None
+
+    result = clients.memo(("s3", "logging", bucket), fetch)
+    return dict(result) if result is not None else None
+
+
+def bucket_versioning(clients: Clients, bucket: str) -> str:
+    """Versioning status: Enabled, Suspended, or "never enabled" (S3 omits Status until it is set)."""
+
+    def fetch() -> str:
+        return str(clients.client("s3").get_bucket_versioning(Bucket=bucket).get("Status") or "never enabled")
+
+    return str(clients.memo(("s3", "versioning", bucket), fetch))
+
+
+def default_kms_key(rules: list[dict[str, Any]]) -> str | None:
+    """The KMS key default encryption names (None: the AWS managed aws/s3 key, or not SSE-KMS)."""
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm") in KMS_ALGORITHMS and default.get("KMSMasterKeyID"):
+            return str(default["KMSMasterKeyID"])
+    return None
+
+
+# --- Data classification -------------------------------------------------------------------
+DEFAULT_CLASSIFICATION_TAG = "DataClassification"
+DEFAULT_SENSITIVE_CLASSIFICATIONS = "confidential,restricted"
+
+
+def classification_tag() -> str:
+    """The tag key that carries a bucket's data classification (AIWARDEN_CLASSIFICATION_TAG)."""
+    return os.environ.get("AIWARDEN_CLASSIFICATION_TAG", "").strip() or DEFAULT_CLASSIFICATION_TAG
+
+
+def sensitive_classifications() -> set[str]:
+    """Classification values (lower case) that demand the strongest protection
+    (AIWARDEN_SENSITIVE_CLASSIFICATIONS, comma separated)."""
+    raw = (
+        os.environ.get("AIWARDEN_SENSITIVE_CLASSIFICATIONS", "").strip() or DEFAULT_SENSITIVE_CLASSIFICATIONS
+    )
+    return {value.strip().lower() for value in raw.split(",") if value.strip()}
+
+
+# --- AI lineage: which buckets AI resources read from or write to ---------------------------
+# IAM actions ai_buckets() calls (the SageMaker describes include their ListTags).
+AI_BUCKET_PERMISSIONS = (
+    "sagemaker:ListModels",
+    "sagemaker:DescribeModel",
+    "sagemaker:ListEndpointConfigs",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:ListTags",
+)
+
+
+def _bucket_of(uri: Any) -> str | None:
+    parsed = parse_s3_uri(uri) if isinstance(uri, str) else None
+    return parsed[0] if parsed else None
+
+
+def model_uses(name: str, model: dict[str, Any]) -> list[tuple[str, str]]:
+    from aiwarden.resources.sagemaker import model_artifact_uris
+
+    return [
+        (bucket, f"SageMaker model {name} (model artifacts)")
+        for uri in model_artifact_uris(model)
+        if (bucket := _bucket_of(uri))
+    ]
+
+
+def endpoint_config_uses(name: str, config: dict[str, Any]) -> list[tuple[str, str]]:
+    bucket = _bucket_of((config.get("DataCaptureConfig") or {}).get("DestinationS3Uri"))
+    return [(bucket, f"SageMaker endpoint config {name} (data capture)")] if bucket else []
+
+
+def training_job_uses(name: str, job: dict[str, Any]) -> list[tuple[str, str]]:
+    uses = []
+    for channel in job.get("InputDataConfig") or []:
+        bucket = _bucket_of(((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri"))
+        if bucket:
+            uses.append((bucket, f"SageMaker training job {name} (training data)"))
+    bucket = _bucket_of((job.get("OutputDataConfig") or {}).get("S3OutputPath"))
+    if bucket:
+        uses.append((bucket, f"SageMaker training job {name} (model output)"))
+    return uses
+
+
+def ai_buckets(clients: Clients) -> dict[str, list[str]]:
+    """Bucket name -> what AI resources in this region use it for, named by the resources' own
+    settings: model artifact locations, endpoint data capture destinations and the input and
+    output locations of recent training jobs (those the training-job type lists: created within
+    aiwarden.resources.sagemaker.JOB_LOOKBACK). Computed once per invocation; the describes go
+    through the engine's cache, so the SageMaker checks of a scan reuse them."""
+
+    def fetch() -> dict[str, list[str]]:
+        from aiwarden.engine import describe
+        from aiwarden.resources.sagemaker import ENDPOINT_CONFIG, MODEL, TRAINING_JOB
+
+        usage: dict[str, list[str]] = {}
+
+        def add(uses: list[tuple[str, str]]) -> None:
+            for bucket, what in uses:
+                listed = usage.setdefault(bucket, [])
+                if what not in listed:
+                    listed.append(what)
+
+        for ref in MODEL.list_refs(clients):
+            model = describe(clients, ref)
+            if model is not None:
+                add(model_uses(model.name, model.data))
+        for ref in ENDPOINT_CONFIG.list_refs(clients):
+            config = describe(clients, ref)
+            if config is not None:
+                add(endpoint_config_uses(config.name, config.data))
+        for ref in TRAINING_JOB.list_refs(clients):
+            job = describe(clients, ref)
+            if job is not None:
+                add(training_job_uses(job.name, job.data))
+        return usage
+
+    found = clients.memo(("s3", "ai_buckets", clients.region), fetch)
+    return {bucket: list(uses) for bucket, uses in found.items()}
+
+
+def own_buckets(clients: Clients) -> dict[str, str]:
+    """The account's buckets and their regions, listed once per invocation."""
+
+    def fetch() -> dict[str, str]:
+        return {ref.resource_id: ref.region for ref in _list(clients)}
+
+    return dict(clients.memo(("s3", "own_buckets"), fetch))
+
+
+def _own_bucket_refs(clients: Clients, names: list[str], account: str) -> Iterator[ResourceRef]:
+    # Artifacts may live in buckets of other accounts (JumpStart, shared model stores): AI Warden
+    # can neither read nor fix those, so lineage only follows to the account's own buckets.
+    owned = own_buckets(clients)
+    for name in sorted(set(names)):
+        if name in owned:
+            yield ResourceRef(BUCKET, name, owned[name], account)
+
+
+def _buckets_of_model(clients: Clients, model_ref: ResourceRef) -> Iterator[ResourceRef]:
+    """Lineage: the buckets a model loads its artifacts from."""
+    from aiwarden.engine import describe
+
+    model = describe(clients, model_ref)
+    if model is not None:
+        yield from _own_bucket_refs(
+            clients, [b for b, _ in model_uses(model.name, model.data)], model_ref.account
+        )
+
+
+def _buckets_of_training_job(clients: Clients, job_ref: ResourceRef) -> Iterator[ResourceRef]:
+    """Lineage: the buckets a training job reads its data from and writes its model to."""
+    from aiwarden.engine import describe
+
+    job = describe(clients, job_ref)
+    if job is not None:
+        yield from _own_bucket_refs(
+            clients, [b for b, _ in training_job_uses(job.name, job.data)], job_ref.account
+        )
+
+
+def _buckets_of_endpoint_config(clients: Clients, config_ref: ResourceRef) -> Iterator[ResourceRef]:
+    """Lineage: the bucket an endpoint configuration captures inference data into."""
+    from aiwarden.engine import describe
+
+    config = describe(clients, config_ref)
+    if config is not None:
+        uses = endpoint_config_uses(config.name, config.data)
+        yield from _own_bucket_refs(clients, [b for b, _ in uses], config_ref.account)
 
 
 BUCKET = register(
@@ -234,6 +415,12 @@ BUCKET = register(
         console_format="https://s3.console.aws.amazon.com/s3/buckets/{id}?region={region}&tab=properties",
         arn_regex=re.compile(r"arn:aws[\w-]*:s3:::(?P<id>[^/]+)"),
         permissions=("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging"),
+        # A model, endpoint configuration or training job that starts using a bucket makes it an AI bucket.
+        upstream={
+            "AWS::SageMaker::Model": _buckets_of_model,
+            "AWS::SageMaker::EndpointConfig": _buckets_of_endpoint_config,
+            "AWS::SageMaker::TrainingJob": _buckets_of_training_job,
+        },
     )
 )
 
