@@ -31,6 +31,7 @@ PLUMBING = {
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:Query",
+    "securityhub:BatchImportFindings",
 }
 FUNCTIONS = ("EvaluateFunction", "SweepFunction", "ConfigRuleFunction")
 
@@ -50,14 +51,16 @@ def read_statements() -> list[dict[str, Any]]:
 
 
 def function_statements(function: str) -> list[dict[str, Any]]:
+    """The function's own statements; an optional one (!If [Condition, statement, NoValue]) counts."""
     template = patterns.load_template(TEMPLATE)
     policies = template["Resources"][function]["Properties"]["Policies"]
-    return [
+    statements = [
         st
         for policy in policies
         if isinstance(policy, dict) and "Statement" in policy
         for st in policy["Statement"]
     ]
+    return [st["Fn::If"][1] if "Fn::If" in st else st for st in statements]
 
 
 def actions(statements: list[dict[str, Any]]) -> set[str]:
@@ -164,6 +167,18 @@ def test_functions_read_through_the_shared_policy_and_add_only_plumbing(function
                 assert statement["Resource"] != "*", action
 
 
+def test_slack_notifier_reads_only_its_secret() -> None:
+    statements = function_statements("NotifySlackFunction")
+    assert actions(statements) == {
+        "secretsmanager:GetSecretValue",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "sqs:SendMessage",
+    }
+    secret = next(st for st in statements if st["Action"] == "secretsmanager:GetSecretValue")
+    assert secret["Resource"] == {"Ref": "SlackWebhookSecretArn"}
+
+
 def test_cfn_lint_source_and_transformed(tmp_path: Path) -> None:
     import cfnlint.api
     from samtranslator.translator.transform import transform
@@ -243,7 +258,7 @@ def test_sam_build_layer_holds_aiwarden_and_no_second_boto(tmp_path: Path) -> No
     for shadowing in ("boto3", "botocore", "s3transfer"):
         assert not (layer / shadowing).exists(), f"{shadowing} in the layer shadows the runtime's"
     assert not (layer / "aiwarden_dev").exists(), "dev tools must not ship"
-    for function in FUNCTIONS:
+    for function in (*FUNCTIONS, "NotifySlackFunction"):
         assert (build / function / "app.py").exists(), function
     size = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
     print(f"\nlayer size: {size / 1e6:.2f} MB unzipped")

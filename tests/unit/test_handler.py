@@ -258,3 +258,61 @@ def test_without_an_alert_topic_findings_are_evaluated_but_not_sent(aws, monkeyp
     assert result["statuses"] == {"FAIL": 1}
     assert result["alerts_sent"] == 0
     assert published == []
+
+
+def test_security_hub_export_imports_every_verdict_and_updates_in_place(
+    aws, monkeypatch, keep_aiwarden_logger
+):
+    monkeypatch.setenv("AIWARDEN_SECURITY_HUB", "true")
+    module = load_app(monkeypatch, None)
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="aiw-models-kms")
+    event = load_event("cloudtrail/s3_delete_bucket_encryption.json")
+
+    module.handler(event, CONTEXT)
+    hub = aws.client("securityhub")
+    failed = [f for f in hub.get_findings()["Findings"] if f["GeneratorId"] == KMS]
+    assert [f["Compliance"]["Status"] for f in failed] == ["FAILED"]
+
+    s3.put_bucket_encryption(
+        Bucket="aiw-models-kms",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
+    event["detail"]["eventID"] = "another-delivery"
+    module.handler(event, CONTEXT)
+    fixed = [f for f in hub.get_findings()["Findings"] if f["GeneratorId"] == KMS]
+    assert [(f["Id"], f["Compliance"]["Status"]) for f in fixed] == [(failed[0]["Id"], "PASSED")]
+
+
+def test_state_table_makes_alerts_news_not_noise(aws, app, monkeypatch):
+    from aiwarden.store import create_table
+
+    create_table(aws.client("dynamodb"), "aiwarden-state")
+    monkeypatch.setenv("AIWARDEN_STATE_TABLE", "aiwarden-state")
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="aiw-models-kms")
+    event = load_event("cloudtrail/s3_delete_bucket_encryption.json")
+
+    first = app(event)
+    duplicate = app(event)  # EventBridge delivers at least once
+    assert first["alerts_sent"] == 1
+    assert duplicate["duplicate"] is True
+    [alert] = app.alerts()
+    assert alert["MessageAttributes"]["change"]["Value"] == "NEW_FAILURE"
+
+    again = dict(event, id="second-event", detail=dict(event["detail"], eventID="second-event"))
+    assert app(again)["alerts_sent"] == 0  # still failing, within the repeat window: quiet
+
+    s3.put_bucket_encryption(
+        Bucket="aiw-models-kms",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
+    fixed = dict(event, id="third-event", detail=dict(event["detail"], eventID="third-event"))
+    assert app(fixed)["alerts_sent"] == 1
+    [resolved] = app.alerts()
+    assert resolved["MessageAttributes"]["change"]["Value"] == "RESOLVED"
+    assert resolved["Subject"].startswith("[MEDIUM] s3_bucket_default_encryption_kms RESOLVED")

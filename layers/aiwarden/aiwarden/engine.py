@@ -23,6 +23,7 @@ from aiwarden.events import Invocation, NothingToEvaluate, Target, UnsupportedEv
 from aiwarden.model import EXEMPT_TAG, Finding, Resource, ResourceRef, Status, TriggerInfo
 from aiwarden.registry import Check, select
 from aiwarden.remediation import Policy, Remediator
+from aiwarden.resources import GLOBAL_REGION
 from aiwarden.store import TABLE_ENV, StateStore, Transition
 
 logger = logging.getLogger(__name__)
@@ -247,6 +248,7 @@ class Runtime:
     # None lets boto3 resolve the endpoint itself (AWS_ENDPOINT_URL included); the demo sets it.
     endpoint_url: str | None = None
     policy: Policy = field(default_factory=Policy)
+    security_hub: bool = False
 
     @classmethod
     def from_env(cls) -> Runtime:
@@ -254,6 +256,7 @@ class Runtime:
             alert_topic_arn=os.environ.get("ALERT_TOPIC_ARN") or None,
             region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
             policy=Policy.from_env(),
+            security_hub=os.environ.get("AIWARDEN_SECURITY_HUB", "").lower() == "true",
         )
 
     def clients(self, invocation: Invocation) -> Clients:
@@ -496,10 +499,7 @@ def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
         if store is not None:
             recorded = store.record_many(_as_recorded(f) for f in result.findings)
             transitions = dict(enumerate(recorded))
-        to_send = alerts_for(result, transitions)
-        sent = 0
-        if to_send and runtime.alert_topic_arn:
-            sent = alerts.publish(clients.client("sns"), runtime.alert_topic_arn, to_send)
+        sent = _deliver(result, transitions, runtime, clients)
     except Exception:
         if store is not None:
             for transition in recorded:
@@ -511,6 +511,39 @@ def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
     out = summary(result, sent)
     logger.info("evaluation done", extra={"summary": out})
     return out
+
+
+def _deliver(
+    result: Result, transitions: dict[int, Transition] | None, runtime: Runtime, clients: Clients
+) -> int:
+    """Alerts to SNS and, when enabled, every verdict to Security Hub; returns alerts sent."""
+    to_send = alerts_for(result, transitions)
+    sent = 0
+    if to_send and runtime.alert_topic_arn:
+        sent = alerts.publish(clients.client("sns"), runtime.alert_topic_arn, to_send)
+    if runtime.security_hub:
+        export_to_security_hub(result, clients)
+    return sent
+
+
+def export_to_security_hub(result: Result, clients: Clients) -> int:
+    """Every verdict as ASFF, PASS included, so a fixed resource's finding updates to PASSED in
+    place (deterministic ids) instead of lingering as FAILED."""
+    from aiwarden import securityhub
+
+    invocation = result.invocation
+    if invocation is None or not result.findings:
+        return 0
+    by_region: dict[str, list[dict[str, Any]]] = {}
+    for f in result.findings:
+        # Security Hub is regional; IAM's "global" findings belong to the reporting region.
+        region = clients.region if f.ref.region == GLOBAL_REGION else f.ref.region
+        asff = securityhub.to_asff(f, invocation.trigger, invocation.account, region)
+        by_region.setdefault(region, []).append(asff)
+    return sum(
+        securityhub.import_findings(clients.client("securityhub", region), findings)
+        for region, findings in by_region.items()
+    )
 
 
 def _as_recorded(finding: Finding) -> Finding:
