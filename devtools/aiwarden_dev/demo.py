@@ -12,18 +12,20 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import importlib.util
 import io
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 from aiwarden import engine
 from aiwarden.clients import Clients, client, reset_client_cache
@@ -85,19 +87,125 @@ def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def load_handler(topic_arn: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """Import functions/evaluate/app.py as Lambda would, with the template's environment."""
+def load_handler(topic_arn: str, mode: str, allowed: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Import functions/evaluate/app.py as Lambda would, with the template's environment (a new
+    "deployment" each time the operator changes the remediation settings)."""
     os.environ.update(
         ALERT_TOPIC_ARN=topic_arn,
         POWERTOOLS_LOG_LEVEL="WARNING",
-        AIWARDEN_REMEDIATION_MODE="dry-run",
+        AIWARDEN_REMEDIATION_MODE=mode,
+        AIWARDEN_REMEDIATE_CHECKS=allowed,
     )
     spec = importlib.util.spec_from_file_location("aiwarden_evaluate_app", HANDLER)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load the handler at {HANDLER}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with contextlib.redirect_stdout(io.StringIO()):  # Powertools logs go to stdout in Lambda
+        spec.loader.exec_module(module)
     return module.handler  # type: ignore[no-any-return]
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    """A local Slack incoming webhook: records what AI Warden posts."""
+
+    posts: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        type(self).posts.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@dataclass
+class RespondState:
+    """What the demo adds for the respond features: the state table, the remediation role, and
+    a local Slack webhook whose URL lives in Secrets Manager, as in the template."""
+
+    table: str
+    role_name: str
+    secret_arn: str
+    server: http.server.ThreadingHTTPServer
+    aws: Callable[[str], Any]
+
+    def audit_trail(self) -> list[dict[str, Any]]:
+        from aiwarden.store import StateStore
+
+        store = StateStore(self.aws("dynamodb"), self.table)
+        items = self.aws("dynamodb").scan(TableName=self.table)["Items"]
+        resources = sorted(
+            {i["pk"]["S"].removeprefix("AUDIT#") for i in items if i["pk"]["S"].startswith("AUDIT#")}
+        )
+        return [entry for resource in resources for entry in store.audit_trail(resource)]
+
+    def slack_posts(self) -> list[dict[str, Any]]:
+        return list(_Receiver.posts)
+
+    def post_to_slack(self, sns_message: dict[str, Any]) -> None:
+        """What the NotifySlackFunction does with each message the topic delivers."""
+        from aiwarden.slack import handle_sns_event
+
+        event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": sns_message}]}
+        handle_sns_event(event, self.aws("secretsmanager"), self.secret_arn)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def prepare_respond(aws: Callable[[str], Any], stack: Stack) -> RespondState:
+    from aiwarden.store import create_table
+
+    table = "aiwarden-state"
+    create_table(aws("dynamodb"), table)
+    role = aws("iam").create_role(
+        RoleName="aiwarden-RemediationRole",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+    )["Role"]
+    _Receiver.posts = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/demo"
+    secret_arn = aws("secretsmanager").create_secret(Name="aiwarden/slack-webhook", SecretString=url)["ARN"]
+    os.environ.update(
+        AIWARDEN_STATE_TABLE=table,
+        AIWARDEN_REMEDIATION_ROLE_ARN=role["Arn"],
+        AIWARDEN_ALLOW_LOCAL_WEBHOOK="1",  # the receiver is local; in AWS only hooks.slack.com is accepted
+    )
+    return RespondState(table, role["RoleName"], secret_arn, server, aws)
+
+
+def slack_preview(payload: dict[str, Any]) -> str:
+    """The posted Block Kit message as a person sees it, roughly."""
+    lines = []
+    for attachment in payload.get("attachments", []) or [payload]:
+        colour = attachment.get("color", "")
+        for block in attachment.get("blocks", payload.get("blocks", [])):
+            text = block.get("text", {}).get("text") if isinstance(block.get("text"), dict) else None
+            if block.get("type") == "header" and text:
+                lines.append(f"    | {text}   (colour {colour})")
+            elif text:
+                lines.extend(f"    | {line}" for line in text.splitlines())
+            for item in block.get("fields", []):
+                lines.append("    | " + " ".join(item.get("text", "").split()))
+            for element in block.get("elements", []):
+                label = (
+                    element.get("text", {}).get("text")
+                    if isinstance(element.get("text"), dict)
+                    else element.get("text")
+                )
+                if label:
+                    lines.append(f"    | [{label}] {element.get('url', '')}")
+    return "\n".join(lines)
 
 
 def lambda_context() -> Any:
@@ -117,14 +225,31 @@ def lambda_context() -> Any:
 class Step:
     actor: tuple[str, str]  # (identity type, name)
     story: str
-    service: str
-    method: str
-    params: dict[str, Any]
+    service: str = ""
+    method: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    switch_to_enforce: str = ""  # before this step the operator turns enforcement on for these checks
+    redeliver: bool = False  # EventBridge delivers the previous event again
 
 
-def timeline(kms_key_arn: str, role_arn: str) -> list[Step]:
+def timeline(kms_key_arn: str, role_arn: str, remediation_role: str) -> list[Step]:
     jdoe = ("AssumedRole", "DataScientist/jdoe")
     jane = ("IAMUser", "admin-jane")
+    warden = ("AssumedRole", f"{remediation_role}/aiwarden-remediation")
+    kms_default = {
+        "Rules": [
+            {
+                "ApplyServerSideEncryptionByDefault": {
+                    "SSEAlgorithm": "aws:kms",
+                    "KMSMasterKeyID": kms_key_arn,
+                },
+                "BucketKeyEnabled": True,
+            }
+        ]
+    }
+    block_all = dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
     return [
         Step(
             jdoe,
@@ -143,6 +268,8 @@ def timeline(kms_key_arn: str, role_arn: str) -> list[Step]:
                 "InstanceType": "ml.t3.medium",
                 "RoleArn": role_arn,
                 "DirectInternetAccess": "Enabled",
+                "RootAccess": "Disabled",
+                "KmsKeyId": kms_key_arn,
             },
         ),
         Step(
@@ -150,11 +277,7 @@ def timeline(kms_key_arn: str, role_arn: str) -> list[Step]:
             "gives ci-bot a console password (no MFA device)",
             "iam",
             "create_login_profile",
-            {
-                "UserName": "ci-bot",
-                "Password": "Temporary-Passw0rd!",
-                "PasswordResetRequired": True,
-            },
+            {"UserName": "ci-bot", "Password": "Temporary-Passw0rd!", "PasswordResetRequired": True},
         ),
         Step(
             jdoe,
@@ -162,6 +285,14 @@ def timeline(kms_key_arn: str, role_arn: str) -> list[Step]:
             "s3",
             "delete_public_access_block",
             {"Bucket": "aiw-datasets-plain"},
+            switch_to_enforce="s3_bucket_public_access_blocked",
+        ),
+        Step(
+            warden,
+            "(AI Warden's own fix, seen by CloudTrail: evaluated, never remediated again)",
+            "s3",
+            "put_public_access_block",
+            {"Bucket": "aiw-datasets-plain", "PublicAccessBlockConfiguration": block_all},
         ),
         Step(
             jdoe,
@@ -175,21 +306,9 @@ def timeline(kms_key_arn: str, role_arn: str) -> list[Step]:
             "restores SSE-KMS on the model bucket",
             "s3",
             "put_bucket_encryption",
-            {
-                "Bucket": "aiw-models-kms",
-                "ServerSideEncryptionConfiguration": {
-                    "Rules": [
-                        {
-                            "ApplyServerSideEncryptionByDefault": {
-                                "SSEAlgorithm": "aws:kms",
-                                "KMSMasterKeyID": kms_key_arn,
-                            },
-                            "BucketKeyEnabled": True,
-                        }
-                    ]
-                },
-            },
+            {"Bucket": "aiw-models-kms", "ServerSideEncryptionConfiguration": kms_default},
         ),
+        Step(jdoe, "", redeliver=True),
     ]
 
 
@@ -216,6 +335,12 @@ def _alert_lines(alert: dict[str, Any], latency_ms: float) -> list[str]:
     if trigger.get("actor"):
         lines.append(
             f"           who: {trigger['actor']} via {trigger.get('event_name')} ({trigger.get('event_id')})"
+        )
+    remediation = body.get("remediation")
+    if remediation:
+        lines.append(
+            f"           remediation ({remediation['mode']}): {remediation['outcome']}: "
+            f"{remediation['detail'][:160]}"
         )
     lines.append(f"           console: {body.get('console_url')}")
     advice = body.get("remediation_advice", "")
@@ -291,52 +416,70 @@ def run(output_format: str = "table") -> int:
         )
 
         sqs, events = aws("sqs"), aws("events")
-        with contextlib.redirect_stdout(io.StringIO()):  # Powertools logs go to stdout in Lambda
-            handler = load_handler(stack.topic_arn)
+        state = prepare_respond(aws, stack)
+        handler = load_handler(stack.topic_arn, mode="dry-run", allowed="")
         out(
             "\n== Drift timeline: API call -> CloudTrail event -> template's EventBridge rules -> "
-            "evaluate handler -> SNS -> subscriber =="
+            "evaluate handler -> SNS -> subscriber (and Slack) =="
         )
-        for number, step in enumerate(timeline(estate.kms_key_arn, estate.role_arn), start=1):
-            identity = cloudtrail.identity(step.actor[0], DEMO_ACCOUNT, step.actor[1])
+        out("Remediation mode: dry-run (the default): AI Warden says what it would fix and changes nothing.")
+        previous: dict[str, Any] | None = None
+        for step in timeline(estate.kms_key_arn, estate.role_arn, state.role_name):
+            number = len(report["timeline"]) + 1
+            if step.switch_to_enforce:
+                handler = load_handler(stack.topic_arn, mode="enforce", allowed=step.switch_to_enforce)
+                out(
+                    "\n-- The operator sets RemediationMode=enforce, "
+                    f"RemediateChecks={step.switch_to_enforce} --"
+                )
             t0 = time.perf_counter()
-            trail, _ = cloudtrail.record(
-                aws(step.service), step.method, step.params, identity, DEMO_ACCOUNT, DEMO_REGION
+            if step.redeliver and previous is not None:
+                events.put_events(Entries=[cloudtrail.envelope(previous)])
+                trail = previous
+                out(f"\n[{number}] EventBridge delivers the previous event again (at-least-once delivery)")
+            else:
+                identity = cloudtrail.identity(step.actor[0], DEMO_ACCOUNT, step.actor[1])
+                trail, _ = cloudtrail.record(
+                    aws(step.service), step.method, step.params, identity, DEMO_ACCOUNT, DEMO_REGION
+                )
+                events.put_events(Entries=[cloudtrail.envelope(trail)])
+                who = step.actor[1].rsplit("/", 1)[-1]
+                out(f"\n[{number}] {who} {step.story}")
+                failed = f" -> failed: {trail['errorCode']}" if trail.get("errorCode") else ""
+                out(f"    CloudTrail: {trail['eventSource']} {trail['eventName']}{failed}")
+            previous = trail
+            entry = _deliver(stack, sqs, handler, t0, out, state)
+            entry.update(
+                step=number,
+                actor=trail["userIdentity"].get("arn"),
+                story=step.story,
+                event_name=trail["eventName"],
             )
-            events.put_events(Entries=[cloudtrail.envelope(trail)])
-            who = step.actor[1].rsplit("/", 1)[-1]
-            out(f"\n[{number}] {who} {step.story}")
-            failed = f" -> failed: {trail['errorCode']}" if trail.get("errorCode") else ""
-            out(f"    CloudTrail: {trail['eventSource']} {trail['eventName']}{failed}")
-            entry = _deliver(stack, sqs, handler, t0, out)
-            entry.update(step=number, actor=identity["arn"], story=step.story, event_name=trail["eventName"])
             report["timeline"].append(entry)
             for alert in entry["alerts"]:
                 alert["step"] = number
 
         guardduty_file = EVENTS / "guardduty" / "s3_bucket_anonymous_access_granted.json"
-        if guardduty_file.exists():
-            finding = json.loads(guardduty_file.read_text())
-            t0 = time.perf_counter()
-            events.put_events(
-                Entries=[
-                    {
-                        "Source": finding["source"],
-                        "DetailType": finding["detail-type"],
-                        "Detail": json.dumps(finding["detail"]),
-                    }
-                ]
-            )
-            out(
-                f"\n[{len(report['timeline']) + 1}] GuardDuty reports {finding['detail']['type']} "
-                f"({guardduty_file.relative_to(REPO)})"
-            )
-            entry = _deliver(stack, sqs, handler, t0, out)
-            number = len(report["timeline"]) + 1
-            entry.update(step=number, story="GuardDuty finding", event_name=finding["detail"]["type"])
-            report["timeline"].append(entry)
-            for alert in entry["alerts"]:
-                alert["step"] = number
+        finding = json.loads(guardduty_file.read_text())
+        t0 = time.perf_counter()
+        events.put_events(
+            Entries=[
+                {
+                    "Source": finding["source"],
+                    "DetailType": finding["detail-type"],
+                    "Detail": json.dumps(finding["detail"]),
+                }
+            ]
+        )
+        number = len(report["timeline"]) + 1
+        out(
+            f"\n[{number}] GuardDuty reports {finding['detail']['type']} ({guardduty_file.relative_to(REPO)})"
+        )
+        entry = _deliver(stack, sqs, handler, t0, out, state)
+        entry.update(step=number, story="GuardDuty finding", event_name=finding["detail"]["type"])
+        report["timeline"].append(entry)
+        for alert in entry["alerts"]:
+            alert["step"] = number
 
         malformed = {
             "version": "0",
@@ -354,6 +497,23 @@ def run(output_format: str = "table") -> int:
             f"(as a DLQ redrive might): {result.get('skipped')}: {result.get('reason')}"
         )
         report["malformed"] = result
+        report["audit"] = state.audit_trail()
+        report["slack"] = state.slack_posts()
+        out(f"\n== Remediation audit trail (DynamoDB {state.table}) ==")
+        out(
+            table(
+                ["CHECK", "RESOURCE", "MODE", "OUTCOME", "ACTOR"],
+                [
+                    [a["check_id"], a["resource"], a["mode"], a["outcome"], str(a.get("actor"))]
+                    for a in report["audit"]
+                ],
+            )
+        )
+        posts = report["slack"]
+        out(f"\n== Slack: {len(posts)} messages posted to the local webhook receiver; the first one: ==")
+        if posts:
+            out(slack_preview(posts[0]))
+        state.close()
 
     alerts = [a for step in report["timeline"] for a in step["alerts"]]
     report["alerts"] = alerts
@@ -384,9 +544,15 @@ def run(output_format: str = "table") -> int:
 
 
 def _deliver(
-    stack: Stack, sqs: Any, handler: Callable[..., dict[str, Any]], t0: float, out: Printer
+    stack: Stack,
+    sqs: Any,
+    handler: Callable[..., dict[str, Any]],
+    t0: float,
+    out: Printer,
+    state: RespondState,
 ) -> dict[str, Any]:
-    """Hand every event the rules routed to the handler; collect the alerts it caused."""
+    """Hand every event the rules routed to the handler; collect the alerts it caused and post
+    each to Slack as the notifier function would."""
     routed = [(rule, body) for rule, url in stack.rule_queues.items() for body in drain(sqs, url)]
     entry: dict[str, Any] = {"routed_by": [rule for rule, _ in routed], "results": [], "alerts": []}
     if not routed:
@@ -407,9 +573,17 @@ def _deliver(
             entry["results"].append({"error": str(exc)})
             continue
         entry["results"].append(result)
+        if result.get("duplicate"):
+            out(
+                f"    EventBridge rule {rule} -> evaluate: duplicate delivery of "
+                f"{result.get('event_id')}: ignored"
+            )
+            continue
+        fixes = ", ".join(f"{n} {o}" for o, n in result.get("remediations", {}).items())
         out(
             f"    EventBridge rule {rule} -> evaluate: {result.get('evaluated')} evaluations "
-            f"{result.get('statuses', {})}, {result.get('alerts_sent', 0)} alert(s) published"
+            f"{result.get('statuses', {})}, {result.get('alerts_sent', 0)} alert(s)"
+            + (f", remediation: {fixes}" if fixes else "")
         )
     for alert in drain(sqs, stack.subscriber_url):
         latency_ms = (time.perf_counter() - t0) * 1000
@@ -426,4 +600,5 @@ def _deliver(
         )
         for line in _alert_lines(alert, latency_ms):
             out(line)
+        state.post_to_slack(alert)
     return entry

@@ -50,14 +50,48 @@ def test_each_drift_event_is_routed_by_the_template_rules_and_alerts(demo):
     assert public["body"]["remediation_advice"]
 
 
-def test_failed_call_is_dropped_by_the_rules_and_a_fix_sends_no_alert(demo):
+def test_failed_call_is_dropped_by_the_rules_and_a_fix_is_announced_once(demo):
     failed = [
         s for s in demo["timeline"] if s["event_name"] == "DeleteBucketEncryption" and not s["routed_by"]
     ]
     assert len(failed) == 1 and failed[0]["alerts"] == []
     fix = next(s for s in demo["timeline"] if s["event_name"] == "PutBucketEncryption")
     assert "FAIL" not in fix["results"][0]["statuses"]
-    assert fix["alerts"] == []
+    assert {a["attributes"]["change"] for a in fix["alerts"]} == {"RESOLVED"}
+    redelivered = demo["timeline"][demo["timeline"].index(fix) + 1]
+    assert redelivered["results"][0]["duplicate"] is True
+    assert redelivered["alerts"] == []
+
+
+def test_dry_run_then_enforce_remediation_with_audit_and_loop_guard(demo):
+    first = demo["timeline"][0]
+    dry = next(
+        a for a in first["alerts"] if a["attributes"]["check_id"] == "s3_bucket_default_encryption_kms"
+    )
+    assert dry["body"]["remediation"]["outcome"] == "would-remediate"
+    enforced = next(s for s in demo["timeline"] if s["event_name"] == "DeleteBucketPublicAccessBlock")
+    [alert] = enforced["alerts"]
+    assert alert["body"]["remediation"] == {
+        "action": "turn on all four Block Public Access settings for the bucket",
+        "mode": "enforce",
+        "outcome": "remediated",
+        "detail": "turned on Block Public Access for aiw-datasets-plain",
+        "compliant_after": True,
+    }
+    assert alert["subject"].startswith("[CRITICAL] s3_bucket_public_access_blocked REMEDIATED")
+    own_fix = next(s for s in demo["timeline"] if s["event_name"] == "PutBucketPublicAccessBlock")
+    assert own_fix["alerts"] == [] and "remediations" not in {
+        k for k, v in own_fix["results"][0].items() if v
+    }
+    audited = {(a["check_id"], a["outcome"]) for a in demo["audit"]}
+    assert ("s3_bucket_public_access_blocked", "remediated") in audited
+    assert ("s3_bucket_default_encryption_kms", "would-remediate") in audited
+
+
+def test_every_alert_reaches_slack_as_block_kit(demo):
+    assert len(demo["slack"]) == len(demo["alerts"])
+    first = demo["slack"][0]
+    assert first["attachments"][0]["blocks"][0]["type"] == "header"
 
 
 def test_guardduty_finding_is_forwarded_and_re_evaluates_the_bucket(demo):

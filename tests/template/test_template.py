@@ -279,7 +279,9 @@ def test_remediation_role_can_do_exactly_the_declared_fixes_and_nothing_else() -
     statements = [st for policy in role["Policies"] for st in policy["PolicyDocument"]["Statement"]]
     assert actions(statements) == fix_permissions()
     for statement in statements:
-        assert statement["Resource"] != "*", statement
+        if statement["Resource"] == "*":
+            # Only actions AWS offers no resource-level permissions for.
+            assert actions([statement]) <= patterns.UNSCOPABLE, statement
     trusted = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
     assert trusted == [
         {"Fn::GetAtt": ["EvaluateFunctionRole", "Arn"]},
@@ -289,3 +291,41 @@ def test_remediation_role_can_do_exactly_the_declared_fixes_and_nothing_else() -
     for function in FUNCTIONS:
         for action in actions(function_statements(function)):
             assert action in PLUMBING
+
+
+def test_readme_catalog_summary_is_current() -> None:
+    from aiwarden.catalog import update_readme
+
+    readme = (REPO / "README.md").read_text()
+    assert update_readme(readme) == readme, "run `make docs`"
+
+
+@pytest.mark.template
+def test_checkov_finds_nothing_unexplained() -> None:
+    """checkov on the SAM source; every suppression in template.yaml carries its reason."""
+    checkov = REPO / ".venv-checkov/bin/checkov"
+    if not checkov.exists():
+        if os.environ.get("CI"):
+            pytest.fail("checkov missing: run `make test`, which installs it")
+        pytest.skip("checkov not installed (`make install`)")
+    result = subprocess.run(
+        [
+            str(checkov),
+            "-f",
+            str(TEMPLATE),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--compact",
+            "--quiet",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    template = patterns.load_template(TEMPLATE)
+    for name, resource in template["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert len(skip.get("comment", "")) > 20, f"{name}: {skip['id']} suppressed without a reason"

@@ -170,7 +170,7 @@ def test_named_disruptive_fix_stops_the_notebook(aws):
     status = aws.client("sagemaker").describe_notebook_instance(NotebookInstanceName="open-nb")
     assert status["NotebookInstanceStatus"] in {"Stopping", "Stopped"}
     # Stopping does not make the notebook compliant: the setting is immutable, and the result says so.
-    assert finding.remediation.outcome == "failed"
+    assert finding.remediation.outcome == "partial"
     assert finding.remediation.compliant_after is False
 
 
@@ -225,3 +225,43 @@ def test_policy_from_env_rejects_unknown_mode(monkeypatch):
 def test_policy_from_env_defaults_to_dry_run(monkeypatch):
     monkeypatch.delenv("AIWARDEN_REMEDIATION_MODE", raising=False)
     assert Policy.from_env().mode == "dry-run"
+
+
+def test_public_policy_statement_is_removed_only_by_opt_in(aws, monkeypatch):
+    import json
+
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            },
+            {
+                "Sid": "Team",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            },
+        ],
+    }
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+    policy_check = "s3_bucket_public_access_blocked"
+    kept = run(aws, Policy(mode="enforce", allowed=frozenset({"*"})), check=policy_check)
+    assert kept.remediation.outcome == "partial"
+    assert "AIWARDEN_REMOVE_PUBLIC_STATEMENTS" in kept.remediation.detail
+    assert len(json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]) == 2
+
+    monkeypatch.setenv("AIWARDEN_REMOVE_PUBLIC_STATEMENTS", "true")
+    s3.delete_public_access_block(Bucket=BUCKET)
+    removed = run(aws, Policy(mode="enforce", allowed=frozenset({"*"})), check=policy_check)
+    assert (removed.remediation.outcome, removed.remediation.compliant_after) == ("remediated", True)
+    assert [st["Sid"] for st in json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]] == [
+        "Team"
+    ]

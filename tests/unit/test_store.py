@@ -115,6 +115,8 @@ def test_claim_item_expires_via_ttl(store, dynamodb):
 
 def test_expired_claim_not_yet_deleted_by_ttl_can_be_claimed_again(store):
     assert store.claim_event("evt-1", now=T0) is True
+    assert store.claim_event("evt-1", now=T0 + timedelta(seconds=60)) is False  # within the lease
+    store.complete_event("evt-1")
     assert store.claim_event("evt-1", now=T0 + timedelta(days=1)) is False
     assert store.claim_event("evt-1", now=T0 + timedelta(days=2, seconds=1)) is True
 

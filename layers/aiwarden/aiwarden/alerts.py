@@ -80,6 +80,8 @@ def finding_alert(finding: Finding, trigger: TriggerInfo, account: str, change: 
             verb = "REMEDIATED"
         elif action == "failed":
             verb = "FAIL, REMEDIATION FAILED"
+        elif action == "partial":
+            verb = "FAIL, PARTLY REMEDIATED"
     subject = _subject(f"[{finding.severity.value}] {finding.check_id} {verb}: {ref.resource_id}{who}")
     attributes = {
         "kind": "finding",

@@ -48,3 +48,24 @@ def _rows(checks: list[Check]) -> tuple[list[str], list[str]]:
             f"**IAM actions:** {actions}\n"
         )
     return rows, details
+
+
+README_BEGIN = "<!-- BEGIN generated catalog summary (aiwarden docs) -->"
+README_END = "<!-- END generated catalog summary -->"
+
+
+def render_summary() -> str:
+    """The README's catalog summary: checks per practice of the guide."""
+    lines = [README_BEGIN, "", "| practice | checks |", "|---|---|"]
+    for practice in Practice:
+        ids = [c.id for c in all_checks() if c.practice is practice]
+        if ids:
+            lines.append(f"| {practice.value} ({len(ids)}) | {', '.join(f'`{i}`' for i in ids)} |")
+    lines += ["", f"{len(all_checks())} checks in all.", "", README_END]
+    return "\n".join(lines)
+
+
+def update_readme(text: str) -> str:
+    start = text.index(README_BEGIN)
+    end = text.index(README_END) + len(README_END)
+    return text[:start] + render_summary() + text[end:]

@@ -79,9 +79,15 @@ def _parser() -> argparse.ArgumentParser:
 
     docs = sub.add_parser("docs", help="write the check catalog (docs/checks.md)")
     docs.add_argument("--output", default="docs/checks.md", help="where to write it ('-' for stdout)")
+    docs.add_argument("--readme", help="also update the catalog summary block in this README")
 
     patterns = sub.add_parser("patterns", help="print (or --write) the template's event patterns")
     patterns.add_argument("--write", metavar="TEMPLATE", help="rewrite the generated block in TEMPLATE")
+    from aiwarden.redrive import add_arguments as redrive_arguments
+
+    redrive_arguments(
+        sub.add_parser("redrive", help="re-deliver the dead-letter queue's events to their functions")
+    )
     return parser
 
 
@@ -292,6 +298,12 @@ def cmd_docs(args: argparse.Namespace) -> int:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"aiwarden: wrote {args.output}", file=sys.stderr)
+    if args.readme:
+        from aiwarden.catalog import update_readme
+
+        readme = Path(args.readme)
+        readme.write_text(update_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"aiwarden: updated the catalog summary in {readme}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -306,6 +318,12 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_redrive(args: argparse.Namespace) -> int:
+    from aiwarden.redrive import cmd_redrive as run
+
+    return run(args)
+
+
 COMMANDS = {
     "scan": cmd_scan,
     "report": cmd_report,
@@ -314,6 +332,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "docs": cmd_docs,
     "patterns": cmd_patterns,
+    "redrive": cmd_redrive,
 }
 
 

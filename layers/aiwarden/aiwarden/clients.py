@@ -21,7 +21,8 @@ from botocore.config import Config
 # Bounded retries with backoff for throttling and 5xx; short connect timeout so an unreachable
 # endpoint fails fast instead of hanging a CLI user or a Lambda.
 BOTO_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
+    # total_max_attempts counts the first try: 4 calls in all (max_attempts would mean 4 *retries*).
+    retries={"mode": "standard", "total_max_attempts": 4},
     connect_timeout=5,
     read_timeout=20,
     user_agent_extra="aiwarden",

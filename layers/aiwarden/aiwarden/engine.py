@@ -23,7 +23,7 @@ from aiwarden.events import Invocation, NothingToEvaluate, Target, UnsupportedEv
 from aiwarden.model import EXEMPT_TAG, Finding, Resource, ResourceRef, Status, TriggerInfo
 from aiwarden.registry import Check, select
 from aiwarden.remediation import Policy, Remediator
-from aiwarden.resources import GLOBAL_REGION
+from aiwarden.resources import GLOBAL_REGION, error_code
 from aiwarden.store import TABLE_ENV, StateStore, Transition
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,11 @@ class EvaluationFailed(Exception):
 
 def describe(clients: Clients, ref: ResourceRef) -> Resource | None:
     return clients.memo(("describe", ref), lambda: ref.type.describe(clients, ref))  # type: ignore[no-any-return]
+
+
+def _gone(exc: BaseException) -> bool:
+    code = error_code(exc)
+    return any(marker in code for marker in ("NoSuch", "NotFound", "404"))
 
 
 def _error_reason(exc: BaseException) -> str:
@@ -66,6 +71,11 @@ def run_check(check: Check, ref: ResourceRef, clients: Clients) -> Finding:
             return finding(Status.NOT_APPLICABLE, f"{ref.type.label} {ref.resource_id} no longer exists")
         outcome = check.evaluate(resource, clients)
     except (ClientError, BotoCoreError, Exception) as exc:  # a broken check must not stop others
+        if _gone(exc) and ref.type.describe(clients.fresh(), ref) is None:
+            # Deleted between describe() and a later read: nothing left to be compliant about.
+            return finding(
+                Status.NOT_APPLICABLE, f"{ref.type.label} {ref.resource_id} was deleted during evaluation"
+            )
         logger.warning(
             "check %s could not evaluate %s: %r",
             check.id,
@@ -298,7 +308,7 @@ def alerts_for(result: Result, transitions: dict[int, Transition] | None = None)
         return []
     out = []
     for index, f in enumerate(result.findings):
-        acted = f.remediation is not None and f.remediation.outcome in {"remediated", "failed"}
+        acted = f.remediation is not None and f.remediation.outcome in {"remediated", "partial", "failed"}
         if transitions is None:
             if f.status is Status.FAIL:
                 out.append(alerts.finding_alert(f, invocation.trigger, invocation.account))
@@ -508,6 +518,8 @@ def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
             if claim:
                 store.release_event(claim)
         raise
+    if store is not None and claim and invocation.trigger.kind != "scan":
+        store.complete_event(claim)
     out = summary(result, sent)
     logger.info("evaluation done", extra={"summary": out})
     return out

@@ -175,7 +175,7 @@ class RemediationResult:
 
     action: str
     mode: str  # off | dry-run | enforce
-    # remediated | would-remediate | skipped-exempt | skipped-loop | skipped-rate-limit |
+    # remediated | partial | would-remediate | skipped-exempt | skipped-loop | skipped-rate-limit |
     # skipped-not-allowed | skipped-break-glass | skipped-severity | failed
     outcome: str
     detail: str

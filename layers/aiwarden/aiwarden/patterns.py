@@ -29,6 +29,36 @@ POLICY_BEGIN = (
 POLICY_END = "# END generated read policy\n"
 POLICY_INDENT = " " * 10  # under WardenReadPolicy.Properties.PolicyDocument.Statement
 
+FIX_BEGIN = (
+    "# BEGIN generated remediation policy by `aiwarden patterns --write template.yaml`: do not edit by hand"
+)
+FIX_END = "# END generated remediation policy\n"
+FIX_INDENT = " " * 14  # under RemediationRole.Properties.Policies[0].PolicyDocument.Statement
+
+# Where the remediation role's write actions are scoped (Service Authorization Reference). Actions
+# listed in UNSCOPABLE support no resource-level permissions and take "*".
+FIX_SCOPES = {
+    "s3": "arn:${AWS::Partition}:s3:::*",
+    "kms": "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*",
+    "ecr": "arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*",
+    "cloudtrail": "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*",
+    "guardduty": "arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*",
+    "sagemaker": "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:notebook-instance/*",
+    "iam": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*",
+}
+UNSCOPABLE = {
+    "bedrock:PutModelInvocationLoggingConfiguration",
+    "cloudtrail:DescribeTrails",
+    "config:DescribeConfigurationRecorderStatus",
+    "config:StartConfigurationRecorder",
+    "guardduty:CreateDetector",
+    "guardduty:ListDetectors",
+    "iam:GetAccountPasswordPolicy",
+    "iam:UpdateAccountPasswordPolicy",
+    "inspector2:Enable",
+}
+SERVICE_LINKED = "iam:CreateServiceLinkedRole"  # only for the services whose fixes enable them
+
 # Resource types AWS Config records, so a custom rule can be scoped to them (AWS Config developer
 # guide, "Supported resource types"). Types Config does not record (training jobs, Bedrock
 # guardrails) are reached by CloudTrail events and the sweep instead.
@@ -204,6 +234,41 @@ def render_read_policy_block() -> str:
     return "\n".join(lines)
 
 
+def render_remediation_policy_block() -> str:
+    """The remediation role's statements: exactly the fixes' actions, scoped where AWS allows."""
+    from aiwarden.remediation import required_permissions as fix_permissions
+
+    actions = sorted(fix_permissions())
+    scoped: dict[str, list[str]] = {}
+    for action in actions:
+        if action in UNSCOPABLE or action == SERVICE_LINKED:
+            continue
+        scoped.setdefault(action.split(":", 1)[0], []).append(action)
+    i = FIX_INDENT
+    lines = [i + FIX_BEGIN]
+    for service, service_actions in sorted(scoped.items()):
+        lines += [f"{i}- Sid: Fix{service.title().replace('-', '')}", f"{i}  Effect: Allow", f"{i}  Action:"]
+        lines += [f"{i}    - {a}" for a in service_actions]
+        lines.append(f"{i}  Resource: !Sub {FIX_SCOPES[service]}")
+    unscoped = [a for a in actions if a in UNSCOPABLE]
+    if unscoped:
+        lines += [f"{i}- Sid: FixWithoutResourceScope", f"{i}  Effect: Allow", f"{i}  Action:"]
+        lines += [f"{i}    - {a}" for a in unscoped]
+        lines.append(f'{i}  Resource: "*"')
+    if SERVICE_LINKED in actions:
+        lines += [
+            f"{i}- Sid: EnableServicesThatNeedTheirRole",
+            f"{i}  Effect: Allow",
+            f"{i}  Action: {SERVICE_LINKED}",
+            f"{i}  Resource: !Sub arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/aws-service-role/*",
+            f"{i}  Condition:",
+            f"{i}    StringEquals:",
+            f"{i}      iam:AWSServiceName: [guardduty.amazonaws.com, inspector2.amazonaws.com]",
+        ]
+    lines.append(i + FIX_END)
+    return "\n".join(lines)
+
+
 def _replace(text: str, begin: str, end: str, block: str) -> str:
     start = text.index(begin)
     start = text.rindex("\n", 0, start) + 1
@@ -217,6 +282,7 @@ def write_template(path: Path) -> bool:
     updated = _replace(text, BEGIN, END, render_block())
     updated = _replace(updated, RULES_BEGIN, RULES_END, render_rules_block())
     updated = _replace(updated, POLICY_BEGIN, POLICY_END, render_read_policy_block())
+    updated = _replace(updated, FIX_BEGIN, FIX_END, render_remediation_policy_block())
     if updated == text:
         return False
     path.write_text(updated, encoding="utf-8")

@@ -222,7 +222,8 @@ class Remediator:
         after = self._reevaluate(check, finding)
         if after is Status.PASS:
             return result("remediated", detail, True)
-        return result("failed", f"{detail}; but the check still reports {after.value}", False)
+        # The fix did what it could; what is left needs a person (or an opt-in fix).
+        return result("partial", f"{detail}; the check still reports {after.value}: {finding.reason}", False)
 
     def _reevaluate(self, check: Check, finding: Finding) -> Status:
         from aiwarden.engine import run_check

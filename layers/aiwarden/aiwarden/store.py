@@ -216,6 +216,8 @@ class StateStore:
     table_name: str
     repeat_window: timedelta = timedelta(hours=24)
     event_ttl: timedelta = timedelta(days=2)
+    # Longer than the function timeout (300 s) plus Lambda's first retry delay.
+    claim_lease: timedelta = timedelta(seconds=330)
     audit_ttl: timedelta = timedelta(days=90)
     # State items expire when nothing has written them for this long (a deleted check, a
     # resource no longer in scope). A failing item is rewritten at least once per repeat window.
@@ -241,6 +243,7 @@ class StateStore:
             name,
             repeat_window=timedelta(hours=float(env("AIWARDEN_REPEAT_WINDOW_HOURS") or 24)),
             event_ttl=timedelta(hours=float(env("AIWARDEN_EVENT_TTL_HOURS") or 48)),
+            claim_lease=timedelta(seconds=float(env("AIWARDEN_CLAIM_LEASE_SECONDS") or 330)),
             audit_ttl=timedelta(days=float(env("AIWARDEN_AUDIT_TTL_DAYS") or 90)),
             state_ttl=timedelta(days=float(env("AIWARDEN_STATE_TTL_DAYS") or 90)),
         )
@@ -273,7 +276,11 @@ class StateStore:
 
     def claim_event(self, event_id: str, now: datetime | None = None) -> bool:
         """True the first time an event id is seen, False for a redelivery. An item whose TTL
-        has passed counts as gone even before DynamoDB deletes it (deletion can lag by days)."""
+        has passed counts as gone even before DynamoDB deletes it (deletion can lag by days).
+
+        The claim is a lease until ``complete_event``: an attempt killed by the Lambda timeout or
+        out of memory never releases it, so once the lease runs out a retry may claim the event
+        again instead of being dropped as a duplicate (and lost)."""
         if not event_id:
             raise ValueError("an event id is required to deduplicate")
         when = _utc(now or self.clock())
@@ -283,14 +290,28 @@ class StateStore:
                 "pk": _s(f"EVENT#{event_id}"),
                 "sk": _s("EVENT"),
                 "claimed_at": _s(_iso(when)),
+                "lease_until": _n(_epoch(when + self.claim_lease)),
                 "expires_at": _n(_epoch(when + self.event_ttl)),
             },
-            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+            ConditionExpression=(
+                "attribute_not_exists(pk) OR expires_at < :now "
+                "OR (attribute_not_exists(done) AND lease_until < :now)"
+            ),
             ExpressionAttributeValues={":now": _n(_epoch(when))},
         )
         if not claimed:
             logger.info("duplicate event skipped", extra={"event_id": event_id})
         return claimed
+
+    def complete_event(self, event_id: str) -> None:
+        """Mark a claimed event done: from now on every redelivery is a duplicate."""
+        with self._calls("update_item"):
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"pk": _s(f"EVENT#{event_id}"), "sk": _s("EVENT")},
+                UpdateExpression="SET done = :done",
+                ExpressionAttributeValues={":done": {"BOOL": True}},
+            )
 
     def release_event(self, event_id: str) -> None:
         """Forget a claim: call it when the invocation is about to fail, so that Lambda's retry
