@@ -19,7 +19,7 @@ export SAM_CLI_TELEMETRY := 0
 export UV_COMPILE_BYTECODE := 1
 export SAM_CLI := $(CURDIR)/$(SAM_VENV)/bin/sam
 
-.PHONY: help install lock test lint format build validate demo docs bench pr clean
+.PHONY: help install lock test lint format build validate demo docs fuzz bench pr clean
 
 help:
 	@echo "make demo   - run the demo on an embedded moto server (sets itself up)"
@@ -74,6 +74,10 @@ demo: $(VENV)/.installed
 docs: $(VENV)/.installed
 	$(VENV)/bin/aiwarden patterns --write template.yaml
 	$(VENV)/bin/aiwarden docs --output docs/checks.md --readme README.md
+
+# Property-based tests with thousands of examples per property (CI runs the quicker profile).
+fuzz: $(VENV)/.installed
+	HYPOTHESIS_PROFILE=nightly $(PY) -m pytest tests/unit/test_properties.py
 
 bench: install
 	$(PY) bench/run.py

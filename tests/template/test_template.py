@@ -33,7 +33,7 @@ PLUMBING = {
     "dynamodb:Query",
     "securityhub:BatchImportFindings",
 }
-FUNCTIONS = ("EvaluateFunction", "SweepFunction", "ConfigRuleFunction")
+FUNCTIONS = ("EvaluateFunction", "SweepFunction", "SweepWorkerFunction", "ConfigRuleFunction")
 
 
 def rules() -> dict[str, dict[str, Any]]:
@@ -285,7 +285,7 @@ def test_remediation_role_can_do_exactly_the_declared_fixes_and_nothing_else() -
     trusted = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
     assert trusted == [
         {"Fn::GetAtt": ["EvaluateFunctionRole", "Arn"]},
-        {"Fn::GetAtt": ["SweepFunctionRole", "Arn"]},
+        {"Fn::GetAtt": ["SweepWorkerFunctionRole", "Arn"]},
     ]
     # The evaluators themselves never write: only the remediation role does.
     for function in FUNCTIONS:

@@ -470,11 +470,11 @@ def handle_config_rule(event: Any, runtime: Runtime) -> dict[str, Any]:
 def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
     """The evaluate and sweep functions: normalise, evaluate, remediate, alert on change.
 
-    Delivery is at least once: with a state table an event id is claimed first, so a duplicate
-    delivery alerts (and remediates) nothing. The invocation raises only when the work would
-    otherwise be lost (nothing evaluable, or alerts not accepted), so Lambda retries and the
-    on-failure queue keeps the event; before raising it releases the claim and undoes the state
-    changes it made, so the retry alerts as if this attempt never happened.
+    Delivery is at least once: with a state table an event id is claimed first (a lease, completed
+    on success), so a duplicate delivery alerts (and remediates) nothing. The invocation raises only
+    when the work would otherwise be lost (nothing evaluable, or alerts not accepted), so Lambda
+    retries and the on-failure queue keeps the event; before raising it releases the claim and
+    undoes the state changes it made, so the retry alerts as if this attempt never happened.
     """
     try:
         invocation = normalise(event)
@@ -484,13 +484,31 @@ def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
         return out
     clients = runtime.clients(invocation)
     store = runtime.store(clients)
-    claim = (
-        f"{invocation.trigger.kind}:{invocation.trigger.event_id}" if invocation.trigger.event_id else None
-    )
-    if store is not None and claim and invocation.trigger.kind != "scan" and not store.claim_event(claim):
-        out = {"evaluated": 0, "duplicate": True, "event_id": invocation.trigger.event_id}
+    trigger = invocation.trigger
+    claim = f"{trigger.kind}:{trigger.event_id}" if trigger.event_id and trigger.kind != "scan" else None
+    if store is not None and claim and not store.claim_event(claim):
+        out = {"evaluated": 0, "duplicate": True, "event_id": trigger.event_id}
         logger.info("duplicate delivery ignored", extra={"summary": out})
         return out
+    try:
+        out = settle(invocation, runtime, clients, store)
+    except Exception:
+        if store is not None and claim:
+            store.release_event(claim)
+        raise
+    if store is not None and claim:
+        store.complete_event(claim)
+    return out
+
+
+def settle(
+    invocation: Invocation, runtime: Runtime, clients: Clients | None = None, store: StateStore | None = None
+) -> dict[str, Any]:
+    """Evaluate, remediate, record state and deliver alerts for one invocation (an event, or a
+    sweep work item). On failure, state changes this attempt made are undone before raising."""
+    clients = clients or runtime.clients(invocation)
+    if store is None:
+        store = runtime.store(clients)
     recorded: list[Transition] = []
     try:
         result = run(invocation, clients, None, runtime.remediator)
@@ -515,11 +533,7 @@ def handle(event: Any, runtime: Runtime) -> dict[str, Any]:
             for transition in recorded:
                 if transition.alert:
                     store.undo(transition)
-            if claim:
-                store.release_event(claim)
         raise
-    if store is not None and claim and invocation.trigger.kind != "scan":
-        store.complete_event(claim)
     out = summary(result, sent)
     logger.info("evaluation done", extra={"summary": out})
     return out

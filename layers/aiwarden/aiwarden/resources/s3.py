@@ -45,7 +45,9 @@ def _describe(clients: Clients, ref: ResourceRef) -> Resource | None:
 
 def _list(clients: Clients) -> Iterator[ResourceRef]:
     s3 = clients.client("s3")
-    for page in s3.get_paginator("list_buckets").paginate():
+    # A page size (MaxBuckets) makes S3 return each bucket's BucketRegion, saving a
+    # GetBucketLocation call per bucket.
+    for page in s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": 1000}):
         for bucket in page.get("Buckets", []):
             name = bucket["Name"]
             region = bucket.get("BucketRegion") or bucket_region(clients, name)
