@@ -85,7 +85,9 @@ def run_check(check: Check, ref: ResourceRef, clients: Clients) -> Finding:
             exc_info=not isinstance(exc, ClientError | BotoCoreError),
         )
         return finding(Status.ERROR, _error_reason(exc))
-    if resource.exempt and outcome.status is not Status.NOT_APPLICABLE:
+    # The exemption hides failures, and only failures: a passing check on an exempt resource
+    # still says PASS, so exemptions that no longer hide anything are easy to spot and retire.
+    if resource.exempt and outcome.status is Status.FAIL:
         exempt = finding(
             Status.EXEMPT,
             f"tagged {EXEMPT_TAG}={resource.tags[EXEMPT_TAG]} (would be {outcome.status.value}: "
