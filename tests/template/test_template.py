@@ -258,6 +258,10 @@ def test_sam_build_layer_holds_aiwarden_and_no_second_boto(tmp_path: Path) -> No
     for shadowing in ("boto3", "botocore", "s3transfer"):
         assert not (layer / shadowing).exists(), f"{shadowing} in the layer shadows the runtime's"
     assert not (layer / "aiwarden_dev").exists(), "dev tools must not ship"
+    # Compiled for Lambda's python3.13: /opt is read-only, so .pyc must ship or every cold start
+    # recompiles.
+    assert list((layer / "aiwarden" / "__pycache__").glob("engine.cpython-313.pyc"))
+    assert list((layer / "aws_lambda_powertools" / "__pycache__").glob("*.cpython-313.pyc"))
     for function in (*FUNCTIONS, "NotifySlackFunction"):
         assert (build / function / "app.py").exists(), function
     size = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
