@@ -322,3 +322,16 @@ def test_sagemaker_add_tags_on_a_notebook_targets_only_that_notebook():
     assert (target.scope.cfn_type, target.ref.resource_id) == (NOTEBOOK, "research-open")
     assert "sagemaker_notebook_direct_internet_access_disabled" in target.check_ids
     assert all(check.startswith("sagemaker_notebook_") for check in target.check_ids)
+
+
+def test_config_item_for_a_type_named_by_id_uses_the_resource_id():
+    event = load_event("config/configuration_item_change_notebook.json")
+    item = event["detail"]["configurationItem"]
+    item.update(
+        resourceType="AWS::SageMaker::Domain",
+        resourceId="d-abc123xyz",
+        resourceName="research-studio",
+        ARN="arn:aws:sagemaker:us-east-1:123456789012:domain/d-abc123xyz",
+    )
+    (target,) = normalise(event).targets
+    assert target.ref.resource_id == "d-abc123xyz"

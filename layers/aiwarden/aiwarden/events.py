@@ -268,7 +268,7 @@ def _config_item(raw: Mapping[str, Any], detail: Mapping[str, Any], event_id: st
     if scope is None or not checks:
         raise IgnoredEvent(f"no check covers Config resource type {resource_type!r}", event_id)
     # IAM items use the unique id (AIDA...) as resourceId; the APIs want the name.
-    name = _str(item.get("resourceName")) or _str(item.get("resourceId"))
+    name = scope.id_from_config_item(item)
     if name is None:
         raise UnsupportedEvent("configuration item has no resourceName/resourceId", event_id)
     account = _str(item.get("awsAccountId")) or _str(raw.get("account"))
@@ -456,7 +456,7 @@ def _config_rule(raw: Mapping[str, Any]) -> Invocation:  # noqa: C901  (one bran
     if account is None:
         raise UnsupportedEvent("Config rule invocation without accountId", token)
     scope = RESOURCE_TYPES.get(resource_type)
-    name = _str(item.get("resourceName")) or resource_id
+    name = (scope.id_from_config_item(item) if scope is not None else None) or resource_id
     status = item.get("configurationItemStatus")
     gone = raw.get("eventLeftScope") is True or (isinstance(status, str) and status in GONE_STATUSES)
     ref = None

@@ -8,9 +8,9 @@ event normaliser and the publishers stay generic.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -37,6 +37,16 @@ class ResourceType:
     is_global: bool = False
     # IAM actions describe() and list_refs() call; checks declare only what they add.
     permissions: tuple[str, ...] = ()
+    # Which configuration-item field holds the id the APIs take: usually the name (a bucket, a
+    # user: Config's resourceId for IAM is AIDA...), but the id for types named by id (a domain).
+    config_id_field: str = "resourceName"
+
+    def id_from_config_item(self, item: Mapping[str, Any]) -> str | None:
+        for field_name in (self.config_id_field, "resourceName", "resourceId"):
+            value = item.get(field_name)
+            if isinstance(value, str) and value:
+                return value
+        return None
     # ARNs that events carry for this type, so an ARN can be mapped back to a resource id.
     arn_regex: re.Pattern[str] | None = None
     # Resource types this one depends on, with a finder from the upstream resource to the

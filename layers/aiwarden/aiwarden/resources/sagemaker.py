@@ -289,6 +289,8 @@ DOMAIN = register(
         console_format=CONSOLE + "studio/{id}",
         arn_regex=_arn_regex("domain"),
         permissions=("sagemaker:ListDomains", "sagemaker:DescribeDomain", "sagemaker:ListTags"),
+        # Config names a domain by its name; DescribeDomain takes the id (resourceId).
+        config_id_field="resourceId",
     )
 )
 
