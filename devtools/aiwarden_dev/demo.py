@@ -92,6 +92,8 @@ def load_handler(topic_arn: str, mode: str, allowed: str) -> Callable[[dict[str,
     "deployment" each time the operator changes the remediation settings)."""
     os.environ.update(
         ALERT_TOPIC_ARN=topic_arn,
+        # As an operator would with DisabledChecks: the checks moto cannot answer truthfully.
+        AIWARDEN_DISABLED_CHECKS=",".join(sorted(MOTO_BLIND_CHECKS)),
         POWERTOOLS_LOG_LEVEL="WARNING",
         AIWARDEN_REMEDIATION_MODE=mode,
         AIWARDEN_REMEDIATE_CHECKS=allowed,

@@ -184,3 +184,16 @@ def test_bucket_change_re_evaluates_models_stored_in_it(aws):
 
 def test_scan_ignores_checks_not_selected(estate):
     assert {f.check_id for f in engine.scan(estate, select([MFA]))} == {MFA}
+
+
+def test_disabled_checks_are_not_evaluated(aws, monkeypatch):
+    from aiwarden.engine import enabled_checks
+
+    monkeypatch.setenv("AIWARDEN_DISABLED_CHECKS", "s3_bucket_default_encryption_kms, s3_bucket_tls_only")
+    ids = {c.id for c in enabled_checks()}
+    assert "s3_bucket_default_encryption_kms" not in ids and "s3_bucket_tls_only" not in ids
+    assert "s3_bucket_public_access_blocked" in ids
+    aws.client("s3").create_bucket(Bucket="disabled-checks-bucket")
+    from aiwarden.engine import scan
+
+    assert "s3_bucket_default_encryption_kms" not in {f.check_id for f in scan(aws)}

@@ -39,6 +39,16 @@ def describe(clients: Clients, ref: ResourceRef) -> Resource | None:
     return clients.memo(("describe", ref), lambda: ref.type.describe(clients, ref))  # type: ignore[no-any-return]
 
 
+DISABLED_ENV = "AIWARDEN_DISABLED_CHECKS"
+
+
+def enabled_checks() -> list[Check]:
+    """Every registered check except those the operator turned off (template parameter
+    DisabledChecks): a check that does not fit an account should be off, not exempted everywhere."""
+    disabled = {c.strip() for c in os.environ.get(DISABLED_ENV, "").split(",") if c.strip()}
+    return [c for c in select(None) if c.id not in disabled]
+
+
 def _gone(exc: BaseException) -> bool:
     code = error_code(exc)
     return any(marker in code for marker in ("NoSuch", "NotFound", "404"))
@@ -149,7 +159,7 @@ def _jobs_for(
 def evaluate(targets: Iterable[Target], clients: Clients, checks: list[Check] | None = None) -> list[Finding]:
     """Every (check, resource) the targets name, evaluated concurrently, each resource described
     once."""
-    enabled = checks if checks is not None else select(None)
+    enabled = checks if checks is not None else enabled_checks()
     targets = list(targets)
     with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
         expanded = list(pool.map(lambda t: _jobs_for(t, enabled, clients), targets))
@@ -177,7 +187,7 @@ def sweep_targets(checks: list[Check]) -> list[Target]:
 
 
 def scan(clients: Clients, checks: list[Check] | None = None) -> list[Finding]:
-    enabled = checks if checks is not None else select(None)
+    enabled = checks if checks is not None else enabled_checks()
     return evaluate(sweep_targets(enabled), clients, enabled)
 
 
@@ -238,7 +248,9 @@ def run(
     if request is not None and request.practice:
         # A Config rule reports one practice's checks (its InputParameters say which).
         checks = [
-            c for c in (checks if checks is not None else select(None)) if c.practice.name == request.practice
+            c
+            for c in (checks if checks is not None else enabled_checks())
+            if c.practice.name == request.practice
         ]
     findings = scan(clients, checks) if invocation.sweep else evaluate(invocation.targets, clients, checks)
     if remediator_for is not None:

@@ -20,7 +20,7 @@ from typing import Any
 from aiwarden.clients import Clients
 from aiwarden.events import Invocation, Target
 from aiwarden.model import ResourceRef, TriggerInfo
-from aiwarden.registry import Check, select
+from aiwarden.registry import Check
 from aiwarden.resources import RESOURCE_TYPES
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ class Plan:
 
 def plan(clients: Clients, checks: list[Check] | None = None, batch: int = BATCH) -> Plan:
     """Work items for every resource of every checked type (listing only: no describe calls)."""
-    enabled = checks if checks is not None else select(None)
+    from aiwarden.engine import enabled_checks
+
+    enabled = checks if checks is not None else enabled_checks()
     by_type: dict[str, list[str]] = {}
     for check in enabled:
         by_type.setdefault(check.resource.cfn_type, []).append(check.id)

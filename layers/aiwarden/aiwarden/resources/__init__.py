@@ -47,6 +47,7 @@ class ResourceType:
             if isinstance(value, str) and value:
                 return value
         return None
+
     # ARNs that events carry for this type, so an ARN can be mapped back to a resource id.
     arn_regex: re.Pattern[str] | None = None
     # Resource types this one depends on, with a finder from the upstream resource to the
