@@ -49,6 +49,14 @@ def enabled_checks() -> list[Check]:
     return [c for c in select(None) if c.id not in disabled]
 
 
+def _deleted(ref: ResourceRef, clients: Clients) -> bool:
+    """Re-read with an empty cache: is the resource really gone?"""
+    try:
+        return ref.type.describe(clients.fresh(), ref) is None
+    except Exception:
+        return False
+
+
 def _gone(exc: BaseException) -> bool:
     code = error_code(exc)
     return any(marker in code for marker in ("NoSuch", "NotFound", "404"))
@@ -80,8 +88,12 @@ def run_check(check: Check, ref: ResourceRef, clients: Clients) -> Finding:
         if resource is None:
             return finding(Status.NOT_APPLICABLE, f"{ref.type.label} {ref.resource_id} no longer exists")
         outcome = check.evaluate(resource, clients)
+        # The exemption hides failures, and only failures: a passing check on an exempt resource
+        # still says PASS, so exemptions that no longer hide anything are easy to spot and retire.
+        # (Tags may be read only now: inside the try, so a refused tag read is this check's ERROR.)
+        exempt = outcome.status is Status.FAIL and resource.exempt
     except (ClientError, BotoCoreError, Exception) as exc:  # a broken check must not stop others
-        if _gone(exc) and ref.type.describe(clients.fresh(), ref) is None:
+        if _gone(exc) and _deleted(ref, clients):
             # Deleted between describe() and a later read: nothing left to be compliant about.
             return finding(
                 Status.NOT_APPLICABLE, f"{ref.type.label} {ref.resource_id} was deleted during evaluation"
@@ -95,16 +107,14 @@ def run_check(check: Check, ref: ResourceRef, clients: Clients) -> Finding:
             exc_info=not isinstance(exc, ClientError | BotoCoreError),
         )
         return finding(Status.ERROR, _error_reason(exc))
-    # The exemption hides failures, and only failures: a passing check on an exempt resource
-    # still says PASS, so exemptions that no longer hide anything are easy to spot and retire.
-    if resource.exempt and outcome.status is Status.FAIL:
-        exempt = finding(
+    if exempt:
+        hidden = finding(
             Status.EXEMPT,
             f"tagged {EXEMPT_TAG}={resource.tags[EXEMPT_TAG]} (would be {outcome.status.value}: "
             f"{outcome.reason})",
             resource.ref,
         )
-        return replace(exempt, underlying=outcome.status)
+        return replace(hidden, underlying=outcome.status)
     return finding(outcome.status, outcome.reason, resource.ref)
 
 

@@ -6,6 +6,7 @@ cold start.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -89,13 +90,32 @@ class ResourceRef:
         return f"{self.type.cfn_type}/{self.resource_id}"
 
 
-@dataclass
 class Resource:
-    """A freshly described resource: the API's own response plus its tags, as one snapshot."""
+    """A freshly described resource: the API's own response plus its tags, as one snapshot.
 
-    ref: ResourceRef
-    data: dict[str, Any]
-    tags: dict[str, str] = field(default_factory=dict)
+    ``tags`` may be given as a loader: a tag read is a separate call for most AWS APIs, and the
+    lineage walks (every model behind a bucket) never look at tags, so they are read only when
+    something asks (the exemption check, a classification rule).
+    """
+
+    def __init__(
+        self,
+        ref: ResourceRef,
+        data: dict[str, Any],
+        tags: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
+    ) -> None:
+        self.ref = ref
+        self.data = data
+        self._tags = tags
+        self._loaded: dict[str, str] | None = None if callable(tags) else dict(tags or {})
+
+    @property
+    def tags(self) -> dict[str, str]:
+        if self._loaded is None:
+            loader = self._tags
+            assert callable(loader)
+            self._loaded = dict(loader())
+        return self._loaded
 
     @property
     def name(self) -> str:
@@ -104,6 +124,9 @@ class Resource:
     @property
     def exempt(self) -> bool:
         return self.tags.get(EXEMPT_TAG, "").strip().lower() == "true"
+
+    def __repr__(self) -> str:
+        return f"Resource({self.ref}, tags={'unread' if self._loaded is None else self._loaded})"
 
 
 @dataclass(frozen=True)

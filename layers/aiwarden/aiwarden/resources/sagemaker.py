@@ -30,6 +30,13 @@ def _is_not_found(exc: ClientError) -> bool:
     )
 
 
+def _lazy_tags(clients: Clients, region: str, arn: str | None) -> Callable[[], dict[str, str]]:
+    """Tags read on first use, once per invocation (see aiwarden.model.Resource)."""
+    if not arn:
+        return dict
+    return lambda: dict(clients.memo(("sagemaker", "tags", arn), lambda: _tags(clients, region, arn)))
+
+
 def _tags(clients: Clients, region: str, arn: str) -> dict[str, str]:
     sagemaker = clients.client("sagemaker", region)
     tags: dict[str, str] = {}
@@ -50,8 +57,7 @@ def _describer(operation: str, name_param: str, arn_field: str) -> Callable[...,
         data.pop("ResponseMetadata", None)
         arn = data.get(arn_field)
         described = ResourceRef(ref.type, ref.resource_id, ref.region, ref.account, arn)
-        tags = _tags(clients, ref.region, arn) if arn else {}
-        return Resource(ref=described, data=data, tags=tags)
+        return Resource(ref=described, data=data, tags=_lazy_tags(clients, ref.region, arn))
 
     return describe
 
@@ -266,8 +272,7 @@ def _describe_domain(clients: Clients, ref: ResourceRef) -> Resource | None:
     data.pop("ResponseMetadata", None)
     arn = data.get("DomainArn")
     described = ResourceRef(ref.type, str(data.get("DomainId") or domain_id), ref.region, ref.account, arn)
-    tags = _tags(clients, ref.region, arn) if arn else {}
-    return Resource(ref=described, data=data, tags=tags)
+    return Resource(ref=described, data=data, tags=_lazy_tags(clients, ref.region, arn))
 
 
 def _domain_id_for_name(clients: Clients, region: str, name: str) -> str | None:
@@ -370,7 +375,7 @@ def _describe_model_package(clients: Clients, ref: ResourceRef) -> Resource | No
         return None
     arn = data.get("ModelPackageArn")
     described = ResourceRef(ref.type, ref.resource_id, ref.region, ref.account, arn)
-    return Resource(ref=described, data=data, tags=_tags(clients, ref.region, arn) if arn else {})
+    return Resource(ref=described, data=data, tags=_lazy_tags(clients, ref.region, arn))
 
 
 def _list_model_packages(clients: Clients) -> Iterator[ResourceRef]:
