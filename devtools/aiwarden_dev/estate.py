@@ -251,6 +251,8 @@ def seed(clients: Callable[[str], Any], account: str, region: str) -> Estate:
     sm.create_endpoint_config(
         EndpointConfigName="churn-v1-config", ProductionVariants=[{**variant, "ModelName": "churn-v1"}]
     )
+    sm.create_endpoint(EndpointName="fraud-v3", EndpointConfigName="fraud-v3-config")
+    estate.planted["fraud-v3 (endpoint)"] = "compliant: serves fraud-v3 from the KMS bucket (AI lineage)"
     estate.planted["fraud-v3-config"] = "compliant: KmsKeyId set, two instances"
     estate.planted["churn-v1-config"] = "drift: no KmsKeyId"
 

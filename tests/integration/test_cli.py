@@ -152,6 +152,7 @@ def test_evaluate_event_as_the_lambda_would(endpoint, aws_at):
         ("s3_bucket_default_encryption_kms", "aiw-models-kms"),
         ("s3_ai_bucket_sensitive_data_protected", "aiw-models-kms"),
         ("sagemaker_model_artifacts_encrypted", "fraud-v3"),
+        ("sagemaker_endpoint_serving_chain_compliant", "fraud-v3"),
     }
 
 

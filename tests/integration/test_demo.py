@@ -40,7 +40,14 @@ def test_each_drift_event_is_routed_by_the_template_rules_and_alerts(demo):
         ("s3_bucket_default_encryption_kms", "aiw-models-kms"),
         ("sagemaker_model_artifacts_encrypted", "fraud-v3"),  # lineage: the model in that bucket
         ("s3_ai_bucket_sensitive_data_protected", "aiw-models-kms"),  # classified confidential
+        ("sagemaker_endpoint_serving_chain_compliant", "fraud-v3"),  # the endpoint serving that model
     }
+    chain = next(
+        a for a in removed["alerts"] if a["attributes"]["check_id"].endswith("serving_chain_compliant")
+    )
+    assert chain["body"]["reason"].startswith(
+        "endpoint fraud-v3 serves model fraud-v3 whose artifacts are in bucket aiw-models-kms"
+    )
     assert steps["CreateNotebookInstance"]["alerts"][0]["body"]["resource_id"] == "llm-playground"
     login = steps["CreateLoginProfile"]["alerts"][0]
     assert login["body"]["trigger"]["actor"] == "arn:aws:iam::123456789012:user/admin-jane"
