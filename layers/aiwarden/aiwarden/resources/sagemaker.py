@@ -149,8 +149,10 @@ def model_artifact_uris(model: dict[str, Any]) -> list[str]:
 
 def _models_using_bucket(clients: Clients, bucket_ref: ResourceRef) -> Iterator[ResourceRef]:
     """Lineage: the models in this region whose artifacts live in ``bucket_ref``."""
+    from aiwarden.engine import describe  # the engine's per-invocation cache (lazy: import cycle)
+
     for ref in MODEL.list_refs(clients):
-        model = clients.memo(("describe", ref), lambda ref=ref: MODEL.describe(clients, ref))
+        model = describe(clients, ref)
         if model is None:
             continue
         buckets = {parsed[0] for uri in model_artifact_uris(model.data) if (parsed := s3.parse_s3_uri(uri))}
