@@ -58,14 +58,25 @@ def test_scan_reports_every_check_on_every_resource(estate):
     assert {f.ref.region for f in findings if f.check_id == MFA} == {"global"}
 
 
-def test_scan_describes_each_bucket_once_for_all_its_checks(estate):
-    described: Counter[str] = Counter()
+def test_scan_reads_each_bucket_aspect_once_and_tags_in_bulk(estate):
+    calls: Counter[tuple[str, str]] = Counter()
     estate.client("s3").meta.events.register(
-        "provide-client-params.s3.GetBucketTagging",
-        lambda params, **_: described.update([params["Bucket"]]),
+        "provide-client-params.s3.*",
+        lambda params, model, **_: calls.update([(model.name, params.get("Bucket", ""))]),
     )
-    engine.scan(estate, select([KMS, PUBLIC]))
-    assert described == Counter(dict.fromkeys(BUCKETS, 1))
+    tag_reads: Counter[str] = Counter()
+    estate.client("resourcegroupstaggingapi").meta.events.register(
+        "provide-client-params.resource-groups-tagging-api.GetResources",
+        lambda params, **_: tag_reads.update([len(params["ResourceARNList"])]),
+    )
+    findings = engine.scan(estate, select([KMS, PUBLIC]))
+
+    assert {f.ref.resource_id for f in findings} == set(BUCKETS)
+    assert max(calls.values()) == 1  # every (operation, bucket) once, whichever checks share it
+    # The listing named the buckets: no per-bucket existence probe or tag read.
+    assert not [op for op, _ in calls if op == "GetBucketTagging"]
+    # A failing bucket needs its tags (the exemption): one GetResources names every bucket.
+    assert tag_reads == {len(BUCKETS): 1}
 
 
 def test_a_raising_check_errors_alone(estate, monkeypatch):
@@ -86,6 +97,7 @@ def test_describe_client_error_becomes_an_error_finding_naming_the_code(estate, 
         raise access_denied("GetBucketTagging")
 
     monkeypatch.setattr(BUCKET, "describe", denied)
+    monkeypatch.setattr(BUCKET, "prefetch", None)  # a scan would otherwise skip the describe
     findings = engine.scan(estate, select([KMS]))
     assert {f.status for f in findings} == {Status.ERROR}
     assert all("AccessDenied" in f.reason for f in findings)

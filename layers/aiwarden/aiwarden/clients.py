@@ -157,6 +157,17 @@ class Clients:
                 self._memo[key] = value
             return self._unwrap(value)
 
+    def seed(self, key: tuple[Any, ...], value: Any) -> None:
+        """Remember ``value`` for ``key`` unless something was computed already: a bulk read (a
+        listing that carries every field, one call for many resources) fills the cache that the
+        per-resource reads would otherwise fill one call at a time."""
+        with self._memo_lock:
+            self._memo.setdefault(key, value)
+
+    def known(self, key: tuple[Any, ...]) -> bool:
+        with self._memo_lock:
+            return key in self._memo
+
     @staticmethod
     def _unwrap(value: Any) -> Any:
         if isinstance(value, _Failure):

@@ -35,8 +35,13 @@ class EvaluationFailed(Exception):
     """Nothing could be evaluated: fail the invocation so Lambda retries, then dead-letters it."""
 
 
+def describe_key(ref: ResourceRef) -> tuple[str, ResourceRef]:
+    """The invocation cache key of a resource's description (a bulk read may fill it first)."""
+    return ("describe", ref)
+
+
 def describe(clients: Clients, ref: ResourceRef) -> Resource | None:
-    return clients.memo(("describe", ref), lambda: ref.type.describe(clients, ref))  # type: ignore[no-any-return]
+    return clients.memo(describe_key(ref), lambda: ref.type.describe(clients, ref))  # type: ignore[no-any-return]
 
 
 DISABLED_ENV = "AIWARDEN_DISABLED_CHECKS"
@@ -182,8 +187,35 @@ def evaluate(targets: Iterable[Target], clients: Clients, checks: list[Check] | 
                 if (check.id, ref) not in seen:
                     seen.add((check.id, ref))
                     jobs.append((check, ref))
+        _prefetch(jobs, clients)
         findings.extend(pool.map(lambda job: run_check(job[0], job[1], clients), jobs))
     return sort_findings(findings)
+
+
+PREFETCH_MIN = 2  # one resource (an event's) is cheapest read on its own
+
+
+def _prefetch(jobs: list[tuple[Check, ResourceRef]], clients: Clients) -> None:
+    """Let each resource type read its resources in bulk before the per-resource checks run (see
+    ResourceType.prefetch). A failed bulk read costs nothing but the call: every resource is
+    then read on its own, as for an event."""
+    by_type: dict[str, dict[ResourceRef, None]] = {}
+    for _, ref in jobs:
+        by_type.setdefault(ref.type.cfn_type, {})[ref] = None
+    for refs in by_type.values():
+        resource_type = next(iter(refs)).type
+        if resource_type.prefetch is None or len(refs) < PREFETCH_MIN:
+            continue
+        try:
+            resource_type.prefetch(clients, list(refs))
+        except Exception as exc:
+            logger.warning(
+                "bulk read of %d %ss failed; reading them one by one: %r",
+                len(refs),
+                resource_type.label,
+                exc,
+                extra={"resource_type": resource_type.cfn_type, "error": repr(exc)},
+            )
 
 
 def sweep_targets(checks: list[Check]) -> list[Target]:

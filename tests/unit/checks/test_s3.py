@@ -241,27 +241,29 @@ def test_partial_account_block_does_not_cover_the_rest(make_bucket, aws):
 def test_policy_open_to_everyone_fails_naming_the_sid(make_bucket, block, s3, aws, principal):
     bucket = make_bucket()
     put_policy(s3, bucket, statement("PublicRead", principal=principal))
-    block(bucket)
+    block(bucket, RestrictPublicBuckets=False)
 
     finding = check_finding(PUBLIC, BUCKET_NAME, aws)
 
     assert finding.status is Status.FAIL
-    assert "PublicRead" in finding.reason
-    assert "Block Public Access off" not in finding.reason
+    assert "Principal * in PublicRead" in finding.reason
 
 
-def test_policy_pinned_to_a_vpc_endpoint_passes(make_bucket, block, s3, aws):
+def test_policy_pinned_to_a_vpc_endpoint_is_not_public(make_bucket, block, s3, aws):
     bucket = make_bucket()
     put_policy(s3, bucket, statement("ViaVpce", StringEquals={"aws:SourceVpce": "vpce-1a2b3c4d"}))
-    block(bucket)
+    block(bucket, RestrictPublicBuckets=False)
 
-    assert check_finding(PUBLIC, BUCKET_NAME, aws).status is Status.PASS
+    # RestrictPublicBuckets is off, so the policy is judged: the bucket fails for that setting only.
+    finding = check_finding(PUBLIC, BUCKET_NAME, aws)
+
+    assert finding.reason.endswith("Block Public Access off: RestrictPublicBuckets")
 
 
 def test_wildcard_vpc_endpoint_condition_is_still_public(make_bucket, block, s3, aws):
     bucket = make_bucket()
     put_policy(s3, bucket, statement("AnyVpce", StringLike={"aws:SourceVpce": "vpce-*"}))
-    block(bucket)
+    block(bucket, RestrictPublicBuckets=False)
 
     finding = check_finding(PUBLIC, BUCKET_NAME, aws)
 
@@ -273,7 +275,7 @@ def test_negated_condition_does_not_pin_the_caller(make_bucket, block, s3, aws):
     # "Everyone except 10.0.0.0/8" is public; S3 only treats a fixed (positive) match as pinning.
     bucket = make_bucket()
     put_policy(s3, bucket, statement("NotInternal", NotIpAddress={"aws:SourceIp": "10.0.0.0/8"}))
-    block(bucket)
+    block(bucket, RestrictPublicBuckets=False)
 
     finding = check_finding(PUBLIC, BUCKET_NAME, aws)
 
@@ -289,21 +291,61 @@ def test_deny_statement_for_everyone_is_not_public(make_bucket, block, s3, aws):
         statement("DenyInsecure", effect="Deny", Bool={"aws:SecureTransport": "false"}),
         statement("DenyAll", effect="Deny"),
     )
-    block(bucket)
+    block(bucket, RestrictPublicBuckets=False)
 
-    assert check_finding(PUBLIC, BUCKET_NAME, aws).status is Status.PASS
+    # RestrictPublicBuckets is off, so the policy is judged: the bucket fails for that setting only.
+    finding = check_finding(PUBLIC, BUCKET_NAME, aws)
+
+    assert finding.reason.endswith("Block Public Access off: RestrictPublicBuckets")
 
 
 def test_public_read_acl_fails_naming_all_users(make_bucket, block, s3, aws):
     bucket = make_bucket()
     s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
-    block(bucket)
+    block(bucket, IgnorePublicAcls=False)
 
     finding = check_finding(PUBLIC, BUCKET_NAME, aws)
 
     assert finding.status is Status.FAIL
-    assert "AllUsers" in finding.reason
-    assert "Block Public Access off" not in finding.reason
+    assert "ACL grants AllUsers:READ" in finding.reason
+
+
+def test_public_policy_neutralised_by_restrict_public_buckets_passes_and_says_so(make_bucket, block, s3, aws):
+    # As AWS Config's s3-bucket-public-read-prohibited: RestrictPublicBuckets takes the public
+    # statement's effect away, so it is not a failure; the reason still names it.
+    bucket = make_bucket()
+    put_policy(s3, bucket, statement("PublicRead"))
+    block(bucket)
+
+    finding = check_finding(PUBLIC, BUCKET_NAME, aws)
+
+    assert finding.status is Status.PASS
+    assert "PublicRead" in finding.reason
+    assert "RestrictPublicBuckets" in finding.reason
+
+
+def test_ignored_public_acl_passes_without_reading_the_acl(make_bucket, block, s3, aws, monkeypatch):
+    bucket = make_bucket()
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    block(bucket)
+    from aiwarden.resources import s3 as s3_resource
+
+    monkeypatch.setattr(s3_resource, "bucket_acl_grants", lambda *_: pytest.fail("ACL read although ignored"))
+
+    assert check_finding(PUBLIC, BUCKET_NAME, aws).status is Status.PASS
+
+
+def test_account_wide_block_skips_the_bucket_settings(make_bucket, s3, aws, monkeypatch):
+    bucket = make_bucket()
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=dict.fromkeys(FIELDS, False))
+    aws.client("s3control").put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration=ALL_ON)
+    from aiwarden.resources import s3 as s3_resource
+
+    monkeypatch.setattr(
+        s3_resource, "bucket_public_access_block", lambda *_: pytest.fail("bucket settings read")
+    )
+
+    assert check_finding(PUBLIC, BUCKET_NAME, aws).status is Status.PASS
 
 
 def test_exempt_public_bucket_is_exempt_not_fail(make_bucket, aws):

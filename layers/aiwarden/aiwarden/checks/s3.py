@@ -106,24 +106,40 @@ def bucket_default_encryption_kms(bucket: Resource, clients: Clients) -> Outcome
     },
 )
 def bucket_public_access_blocked(bucket: Resource, clients: Clients) -> Outcome:
-    bucket_block = s3.bucket_public_access_block(clients, bucket.name)
+    """Block Public Access, then the grants it leaves in force, judged as AWS Config's
+    s3-bucket-public-read/write-prohibited rules do: a public policy statement counts only while
+    RestrictPublicBuckets is off, a public ACL grant only while IgnorePublicAcls is off (S3 then
+    ignores it). So a bucket costs no ACL read when public ACLs are ignored, and no read of its
+    own settings when the account turns all four on."""
     account_block = s3.account_public_access_block(clients)
+    covered_by_account = all(account_block.get(name) for name in s3.PUBLIC_ACCESS_FIELDS)
+    bucket_block = {} if covered_by_account else s3.bucket_public_access_block(clients, bucket.name)
     # A setting is in force when either the bucket or the account turns it on.
-    off = [
-        name for name in s3.PUBLIC_ACCESS_FIELDS if not (bucket_block.get(name) or account_block.get(name))
-    ]
+    in_force = {
+        name: bool(bucket_block.get(name) or account_block.get(name)) for name in s3.PUBLIC_ACCESS_FIELDS
+    }
     problems = []
+    off = [name for name, on in in_force.items() if not on]
     if off:
         problems.append("Block Public Access off: " + ", ".join(off))
+    dormant = []
     statements = s3.public_policy_statements(s3.bucket_policy(clients, bucket.name))
-    if statements:
+    if statements and not in_force["RestrictPublicBuckets"]:
         problems.append("bucket policy allows Principal * in " + ", ".join(statements))
-    grants = s3.public_acl_grants(s3.bucket_acl_grants(clients, bucket.name))
-    if grants:
-        problems.append("ACL grants " + ", ".join(grants))
+    elif statements:
+        dormant.append(
+            f"policy statements {', '.join(statements)} allow Principal * but RestrictPublicBuckets"
+        )
+    if not in_force["IgnorePublicAcls"]:
+        grants = s3.public_acl_grants(s3.bucket_acl_grants(clients, bucket.name))
+        if grants:
+            problems.append("ACL grants " + ", ".join(grants))
     if problems:
         return fail(f"bucket {bucket.name}: " + "; ".join(problems))
-    return ok(f"bucket {bucket.name} blocks public access and grants none")
+    reason = f"bucket {bucket.name} blocks public access and grants none"
+    if dormant:
+        reason = f"bucket {bucket.name} blocks public access ({'; '.join(dormant)} neutralises them)"
+    return ok(reason)
 
 
 # --- Transport, logging and versioning -------------------------------------------------------

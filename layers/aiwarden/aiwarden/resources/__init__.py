@@ -24,6 +24,7 @@ GLOBAL_REGION = "global"
 Describe = Callable[["Clients", ResourceRef], Resource | None]
 Lister = Callable[["Clients"], Iterable[ResourceRef]]
 Finder = Callable[["Clients", ResourceRef], Iterable[ResourceRef]]
+Prefetch = Callable[["Clients", list[ResourceRef]], None]
 
 
 @dataclass(eq=False)
@@ -53,6 +54,10 @@ class ResourceType:
     # Resource types this one depends on, with a finder from the upstream resource to the
     # resources of this type that use it (AI lineage: a bucket -> the models stored in it).
     upstream: dict[str, Finder] = field(default_factory=dict)
+    # Bulk reads for many resources of this type at once (a sweep, a work item, a lineage fan-out):
+    # fills the invocation's cache so describe() and tag reads cost a fraction of a call each.
+    # Only an optimisation: whatever it does not fill, the per-resource reads still fetch.
+    prefetch: Prefetch | None = None
 
     def arn_for(self, ref: ResourceRef) -> str | None:
         if ref.arn_hint:

@@ -19,6 +19,25 @@ if TYPE_CHECKING:
 GONE = {"RepositoryNotFoundException"}
 
 
+def _resource(clients: Clients, ref: ResourceRef, repository: dict[str, Any]) -> Resource:
+    """A repository as DescribeRepositories reports it, listed or described: the listing carries
+    every field the checks read. Tags (ListTagsForResource) are read only when asked for."""
+    arn = repository.get("repositoryArn")
+    ecr = clients.client("ecr", ref.region)
+
+    def tags() -> dict[str, str]:
+        return tags_from_list(ecr.list_tags_for_resource(resourceArn=arn).get("tags")) if arn else {}
+
+    described = ResourceRef(
+        REPOSITORY,
+        repository.get("repositoryName") or ref.resource_id,
+        ref.region,
+        repository.get("registryId") or ref.account,
+        arn,
+    )
+    return Resource(ref=described, data=dict(repository), tags=tags)
+
+
 def _describe(clients: Clients, ref: ResourceRef) -> Resource | None:
     ecr = clients.client("ecr", ref.region)
     try:
@@ -27,24 +46,46 @@ def _describe(clients: Clients, ref: ResourceRef) -> Resource | None:
         if error_code(exc) in GONE:
             return None
         raise
-    arn = repository.get("repositoryArn")
-    tags = tags_from_list(ecr.list_tags_for_resource(resourceArn=arn).get("tags")) if arn else {}
-    described = ResourceRef(
-        REPOSITORY, ref.resource_id, ref.region, repository.get("registryId") or ref.account, arn
-    )
-    return Resource(ref=described, data=dict(repository), tags=tags)
+    return _resource(clients, ref, repository)
 
 
 def _list(clients: Clients) -> Iterator[ResourceRef]:
+    from aiwarden.engine import describe_key
+
     for page in clients.client("ecr").get_paginator("describe_repositories").paginate():
         for repository in page.get("repositories", []):
-            yield ResourceRef(
+            ref = ResourceRef(
                 REPOSITORY,
                 repository["repositoryName"],
                 clients.region,
                 repository.get("registryId") or clients.account_id,
                 repository.get("repositoryArn"),
             )
+            # The listing is DescribeRepositories itself: describing again would repeat the call.
+            clients.seed(describe_key(ref), _resource(clients, ref, repository))
+            yield ref
+
+
+def _prefetch(clients: Clients, refs: list[ResourceRef]) -> None:
+    """A sweep work item names its repositories: describe up to 100 per call. One missing
+    repository fails the whole call (RepositoryNotFoundException): then each is described alone."""
+    from aiwarden.engine import describe_key
+
+    pending = [r for r in refs if not clients.known(describe_key(r))]
+    by_region: dict[str, list[ResourceRef]] = {}
+    for ref in pending:
+        by_region.setdefault(ref.region, []).append(ref)
+    for region, region_refs in by_region.items():
+        for start in range(0, len(region_refs), 100):
+            batch = {ref.resource_id: ref for ref in region_refs[start : start + 100]}
+            try:
+                response = clients.client("ecr", region).describe_repositories(repositoryNames=list(batch))
+            except ClientError:
+                continue  # e.g. one of them was deleted since the listing: describe each alone
+            for repository in response.get("repositories", []):
+                ref = batch.get(repository.get("repositoryName", ""))
+                if ref is not None:
+                    clients.seed(describe_key(ref), _resource(clients, ref, repository))
 
 
 def registry_scanning(clients: Clients, region: str) -> dict[str, Any]:
@@ -105,5 +146,6 @@ REPOSITORY = register(
         # Repository names may hold namespaces ("team/model"), so the id runs to the end.
         arn_regex=re.compile(r"arn:aws[\w-]*:ecr:[\w-]+:\d{12}:repository/(?P<id>.+)"),
         permissions=("ecr:DescribeRepositories", "ecr:ListTagsForResource"),
+        prefetch=_prefetch,
     )
 )

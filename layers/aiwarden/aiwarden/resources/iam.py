@@ -284,6 +284,120 @@ def trusted_services(role: dict[str, Any]) -> set[str]:
     return services
 
 
+# --- bulk reads (GetAccountAuthorizationDetails) -----------------------------------------------
+#
+# Read one by one, an IAM principal costs 4 to 7 calls before any check has looked at it: GetRole
+# or GetUser, ListAttached*Policies, List*Policies plus one Get*Policy per inline policy, and for a
+# user ListGroupsForUser plus the same two or three per group. GetAccountAuthorizationDetails
+# (GAAD) returns all of that for up to 1000 principals per page, so a sweep or a work item reads
+# the account's roles (or users and groups) in a handful of calls and seeds the same cache entries
+# the per-principal reads fill. It is the live state, unlike the credential report (up to 4 h
+# old), so a sweep never contradicts a fresher event-driven verdict with stale data.
+
+# GAAD's MaxItems ceiling (the default is 100): the fewest pages. IAM may still end a page early
+# (IsTruncated), which the paginator follows.
+GAAD_PAGE_SIZE = 1000
+
+# The fields GetRole's Role and GAAD's RoleDetail share (botocore's iam service model; a unit test
+# keeps the two in step). RoleDetail lacks Description, MaxSessionDuration,
+# MaxSigninSessionDuration and SourceRoleTemplate, which no check reads: role checks read only the
+# trust policy (trusted_services) and the tags.
+ROLE_DETAIL_FIELDS = (
+    "Path",
+    "RoleName",
+    "RoleId",
+    "Arn",
+    "CreateDate",
+    "AssumeRolePolicyDocument",
+    "PermissionsBoundary",
+    "Tags",
+    "RoleLastUsed",
+)
+
+
+def _authorization_details(clients: Clients, entities: list[str]) -> Iterator[dict[str, Any]]:
+    """GAAD's pages for these entity types (Filter), as the paginator yields them."""
+    paginator = clients.client("iam").get_paginator("get_account_authorization_details")
+    yield from paginator.paginate(Filter=entities, PaginationConfig={"PageSize": GAAD_PAGE_SIZE})
+
+
+def _attached(detail: dict[str, Any]) -> list[dict[str, str]]:
+    """AttachedManagedPolicies as ListAttached*Policies returns them: [{PolicyName, PolicyArn}]."""
+    return [
+        {"PolicyName": p["PolicyName"], "PolicyArn": p["PolicyArn"]}
+        for p in detail.get("AttachedManagedPolicies") or []
+    ]
+
+
+def _inline(detail: dict[str, Any], field: str) -> dict[str, dict[str, Any]]:
+    """A Role/User/GroupPolicyList as inline_policies returns it: policy name -> document. IAM
+    leaves the list out when there is no inline policy."""
+    return {p["PolicyName"]: decode_policy(p.get("PolicyDocument")) for p in detail.get(field) or []}
+
+
+def _by_name(refs: list[ResourceRef]) -> dict[str, list[ResourceRef]]:
+    wanted: dict[str, list[ResourceRef]] = {}
+    for ref in refs:
+        wanted.setdefault(ref.resource_id, []).append(ref)
+    return wanted
+
+
+def prefetch_roles(clients: Clients, refs: list[ResourceRef]) -> None:
+    """Seed, for each requested role, what GetRole, ListAttachedRolePolicies, ListRolePolicies and
+    GetRolePolicy would return, from one GAAD page per 1000 roles instead of 3 or more calls per
+    role. Stops paging once every requested role has been seen (a work item of 25 roles rarely
+    needs the whole account). Roles not in GAAD (created since) are read one by one as before."""
+    pending = _by_name(refs)
+    for page in _authorization_details(clients, ["Role"]):
+        for detail in page.get("RoleDetailList") or []:
+            name = detail.get("RoleName")
+            if name not in pending:
+                continue
+            # IAM returns Tags (an empty list when untagged) and the trust policy; without them
+            # the exemption or the service-trust scope could be misread, so GetRole decides.
+            if "Tags" in detail and "AssumeRolePolicyDocument" in detail:
+                for ref in pending[name]:
+                    role = {k: detail[k] for k in ROLE_DETAIL_FIELDS if k in detail}
+                    if not role["Tags"]:
+                        del role["Tags"]  # GAAD says [] where GetRole leaves an untagged role's out
+                    clients.seed(("describe", ref), _role_resource(ref, role))
+            clients.seed(("iam", "attached", "role", name), _attached(detail))
+            clients.seed(("iam", "inline", "role", name), _inline(detail, "RolePolicyList"))
+            del pending[name]
+        if not pending:
+            return
+
+
+def prefetch_users(clients: Clients, refs: list[ResourceRef]) -> None:
+    """Seed, for each requested user, its groups and the managed and inline policies of the user
+    and of those groups, from one GAAD page per 1000 users and groups instead of ListGroupsForUser
+    plus 2 or more calls for the user and for each of its groups.
+
+    GetUser still runs once per user: GAAD's UserDetail has no PasswordLastUsed, which
+    iam_user_credentials_used_recently reads."""
+    pending = set(_by_name(refs))
+    groups: dict[str, dict[str, Any]] = {}  # every group seen: a user's groups may come in any page
+    needed: set[str] = set()
+    for page in _authorization_details(clients, ["User", "Group"]):
+        for group in page.get("GroupDetailList") or []:
+            groups[group["GroupName"]] = group
+        for detail in page.get("UserDetailList") or []:
+            name = detail.get("UserName")
+            if name not in pending:
+                continue
+            member_of = [str(g) for g in detail.get("GroupList") or []]
+            clients.seed(("iam", "groups_for_user", name), member_of)
+            clients.seed(("iam", "attached", "user", name), _attached(detail))
+            clients.seed(("iam", "inline", "user", name), _inline(detail, "UserPolicyList"))
+            needed.update(member_of)
+            pending.discard(name)
+        if not pending and needed <= groups.keys():
+            break
+    for name in needed & groups.keys():
+        clients.seed(("iam", "attached", "group", name), _attached(groups[name]))
+        clients.seed(("iam", "inline", "group", name), _inline(groups[name], "GroupPolicyList"))
+
+
 # --- resource types ----------------------------------------------------------------------------
 
 
@@ -328,10 +442,17 @@ USER = register(
         arn_format="arn:{partition}:iam::{account}:user/{id}",
         console_format=IAM_CONSOLE + "users/details/{id}",
         is_global=True,
-        permissions=("iam:ListUsers", "iam:GetUser", "iam:ListEntitiesForPolicy", "iam:GetGroup"),
+        permissions=(
+            "iam:ListUsers",
+            "iam:GetUser",
+            "iam:ListEntitiesForPolicy",
+            "iam:GetGroup",
+            "iam:GetAccountAuthorizationDetails",
+        ),
         arn_regex=re.compile(r"arn:aws[\w-]*:iam::\d{12}:user/(?:.*/)?(?P<id>[^/]+)"),
         # A new default version of a customer managed policy changes what its users may do.
         upstream={"AWS::IAM::Policy": _users_of_policy},
+        prefetch=prefetch_users,
     )
 )
 
@@ -343,9 +464,14 @@ def _describe_role(clients: Clients, ref: ResourceRef) -> Resource | None:
         if error_code(exc) == "NoSuchEntity":
             return None
         raise
-    role["AssumeRolePolicyDocument"] = decode_policy(role.get("AssumeRolePolicyDocument"))
     # GetRole carries the trust policy and the tags; permissions policies are read on demand
     # (attached_policies/inline_policies) so roles no check cares about cost one call.
+    return _role_resource(ref, role)
+
+
+def _role_resource(ref: ResourceRef, role: dict[str, Any]) -> Resource:
+    """The described role, from GetRole's Role or from the GetRole fields of a GAAD RoleDetail."""
+    role["AssumeRolePolicyDocument"] = decode_policy(role.get("AssumeRolePolicyDocument"))
     described = ResourceRef(ROLE, ref.resource_id, GLOBAL_REGION, ref.account, role.get("Arn"))
     return Resource(ref=described, data=role, tags=tags_from_list(role.get("Tags")))
 
@@ -371,9 +497,15 @@ ROLE = register(
         arn_format="arn:{partition}:iam::{account}:role/{id}",
         console_format=IAM_CONSOLE + "roles/details/{id}",
         is_global=True,
-        permissions=("iam:ListRoles", "iam:GetRole", "iam:ListEntitiesForPolicy"),
+        permissions=(
+            "iam:ListRoles",
+            "iam:GetRole",
+            "iam:ListEntitiesForPolicy",
+            "iam:GetAccountAuthorizationDetails",
+        ),
         arn_regex=re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/(?:.*/)?(?P<id>[^/]+)"),
         upstream={"AWS::IAM::Policy": _roles_of_policy},
+        prefetch=prefetch_roles,
     )
 )
 

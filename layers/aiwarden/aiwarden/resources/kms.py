@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from aiwarden.model import Resource, ResourceRef
 from aiwarden.policy import GLOBAL_RESTRICTING_CONDITION_KEYS, public_statements
-from aiwarden.resources import ResourceType, error_code, register
+from aiwarden.resources import ResourceType, error_code, register, tagging
 
 if TYPE_CHECKING:
     from aiwarden.clients import Clients
@@ -65,7 +65,12 @@ def _describe(clients: Clients, ref: ResourceRef) -> Resource | None:
     described = ResourceRef(
         KEY, key_id, ref.region, metadata.get("AWSAccountId") or ref.account, metadata.get("Arn")
     )
-    return Resource(ref=described, data=data, tags=_tags(clients, ref.region, key_id))
+    # Tags are read when something asks (an exemption on a failing check), in bulk after a listing.
+    return Resource(
+        ref=described,
+        data=data,
+        tags=lambda: tagging.tags(clients, described.arn, lambda: _tags(clients, ref.region, key_id)),
+    )
 
 
 def _list(clients: Clients) -> Iterator[ResourceRef]:
@@ -162,6 +167,13 @@ KEY = register(
         console_format="https://{region}.console.aws.amazon.com/kms/home?region={region}#/kms/keys/{id}",
         # Key ARNs map to the key id; alias ARNs to "alias/<name>", which DescribeKey resolves.
         arn_regex=re.compile(r"arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key/|(?=alias/))(?P<id>.+)"),
-        permissions=("kms:ListKeys", "kms:DescribeKey", "kms:ListAliases", "kms:ListResourceTags"),
+        permissions=(
+            "kms:ListKeys",
+            "kms:DescribeKey",
+            "kms:ListAliases",
+            "kms:ListResourceTags",
+            tagging.PERMISSION,
+        ),
+        prefetch=tagging.announce_refs,
     )
 )

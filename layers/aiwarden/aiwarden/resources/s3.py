@@ -20,7 +20,7 @@ from aiwarden.policy import (
     statement_label,
     statements,
 )
-from aiwarden.resources import ResourceType, error_code, register, tags_from_list
+from aiwarden.resources import ResourceType, error_code, register, tagging, tags_from_list
 
 if TYPE_CHECKING:
     from aiwarden.clients import Clients
@@ -28,19 +28,41 @@ if TYPE_CHECKING:
 GONE = {"NoSuchBucket", "404", "NotFound"}
 
 
-def _describe(clients: Clients, ref: ResourceRef) -> Resource | None:
-    # GetBucketTagging doubles as the existence probe: one call instead of HeadBucket + tags.
+def _bucket_tags(clients: Clients, bucket: str) -> dict[str, str] | None:
+    """GetBucketTagging: the tags, {} when the bucket has none, None when the bucket is gone."""
     try:
-        response = clients.client("s3").get_bucket_tagging(Bucket=ref.resource_id)
-        tags = tags_from_list(response.get("TagSet"))
+        response = clients.client("s3").get_bucket_tagging(Bucket=bucket)
     except ClientError as exc:
         code = error_code(exc)
         if code in GONE:
             return None
         if code != "NoSuchTagSet":
             raise
-        tags = {}
+        return {}
+    return tags_from_list(response.get("TagSet"))
+
+
+def _describe(clients: Clients, ref: ResourceRef) -> Resource | None:
+    # GetBucketTagging doubles as the existence probe: one call instead of HeadBucket + tags.
+    tags = _bucket_tags(clients, ref.resource_id)
+    if tags is None:
+        return None
     return Resource(ref=ref, data={"Name": ref.resource_id}, tags=tags)
+
+
+def _prefetch(clients: Clients, refs: list[ResourceRef]) -> None:
+    """Many buckets at once (a scan, a sweep work item): the listing just named them, so skip the
+    existence probe and read their tags in bulk. A bucket deleted since fails its first aspect
+    read with NoSuchBucket, which the engine re-checks and reports as gone."""
+    from aiwarden.engine import describe_key
+
+    tagging.announce_refs(clients, refs)
+    for ref in refs:
+
+        def read_tags(ref: ResourceRef = ref) -> dict[str, str]:
+            return tagging.tags(clients, ref.arn, lambda: _bucket_tags(clients, ref.resource_id) or {})
+
+        clients.seed(describe_key(ref), Resource(ref=ref, data={"Name": ref.resource_id}, tags=read_tags))
 
 
 def _list(clients: Clients) -> Iterator[ResourceRef]:
@@ -416,7 +438,13 @@ BUCKET = register(
         arn_format="arn:{partition}:s3:::{id}",
         console_format="https://s3.console.aws.amazon.com/s3/buckets/{id}?region={region}&tab=properties",
         arn_regex=re.compile(r"arn:aws[\w-]*:s3:::(?P<id>[^/]+)"),
-        permissions=("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging"),
+        permissions=(
+            "s3:ListAllMyBuckets",
+            "s3:GetBucketLocation",
+            "s3:GetBucketTagging",
+            tagging.PERMISSION,
+        ),
+        prefetch=_prefetch,
         # A model, endpoint configuration or training job that starts using a bucket makes it an AI bucket.
         upstream={
             "AWS::SageMaker::Model": _buckets_of_model,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from aiwarden.model import Resource, ResourceRef
-from aiwarden.resources import ResourceType, error_code, register, s3, tags_from_list
+from aiwarden.resources import ResourceType, error_code, register, s3, tagging, tags_from_list
 
 if TYPE_CHECKING:
     from aiwarden.clients import Clients
@@ -31,10 +31,15 @@ def _is_not_found(exc: ClientError) -> bool:
 
 
 def _lazy_tags(clients: Clients, region: str, arn: str | None) -> Callable[[], dict[str, str]]:
-    """Tags read on first use, once per invocation (see aiwarden.model.Resource)."""
+    """Tags read on first use, once per invocation (see aiwarden.model.Resource), in bulk when the
+    resource was announced to the Tagging API (see aiwarden.resources.tagging)."""
     if not arn:
         return dict
-    return lambda: dict(clients.memo(("sagemaker", "tags", arn), lambda: _tags(clients, region, arn)))
+
+    def read_one() -> dict[str, str]:
+        return dict(clients.memo(("sagemaker", "tags", arn), lambda: _tags(clients, region, arn)))
+
+    return lambda: tagging.tags(clients, arn, read_one)
 
 
 def _tags(clients: Clients, region: str, arn: str) -> dict[str, str]:
@@ -109,7 +114,10 @@ NOTEBOOK_INSTANCE = register(
             "sagemaker:ListNotebookInstances",
             "sagemaker:DescribeNotebookInstance",
             "sagemaker:ListTags",
+            tagging.PERMISSION,
         ),
+        # The Tagging API serves this type's tags (Tag Editor lists it): many at once in bulk.
+        prefetch=tagging.announce_refs,
     )
 )
 
@@ -128,7 +136,10 @@ ENDPOINT_CONFIG = register(
             "sagemaker:ListEndpointConfigs",
             "sagemaker:DescribeEndpointConfig",
             "sagemaker:ListTags",
+            tagging.PERMISSION,
         ),
+        # The Tagging API serves this type's tags (Tag Editor lists it): many at once in bulk.
+        prefetch=tagging.announce_refs,
     )
 )
 
@@ -169,7 +180,14 @@ MODEL = register(
         arn_format="arn:{partition}:sagemaker:{region}:{account}:model/{id}",
         console_format=CONSOLE + "models/{id}",
         arn_regex=_arn_regex("model"),
-        permissions=("sagemaker:ListModels", "sagemaker:DescribeModel", "sagemaker:ListTags"),
+        permissions=(
+            "sagemaker:ListModels",
+            "sagemaker:DescribeModel",
+            "sagemaker:ListTags",
+            tagging.PERMISSION,
+        ),
+        # The Tagging API serves this type's tags (Tag Editor lists it): many at once in bulk.
+        prefetch=tagging.announce_refs,
         upstream={"AWS::S3::Bucket": _models_using_bucket},
     )
 )
@@ -204,7 +222,14 @@ TRAINING_JOB = register(
         arn_format="arn:{partition}:sagemaker:{region}:{account}:training-job/{id}",
         console_format=CONSOLE + "jobs/{id}",
         arn_regex=_arn_regex("training-job"),
-        permissions=("sagemaker:ListTrainingJobs", "sagemaker:DescribeTrainingJob", "sagemaker:ListTags"),
+        permissions=(
+            "sagemaker:ListTrainingJobs",
+            "sagemaker:DescribeTrainingJob",
+            "sagemaker:ListTags",
+            tagging.PERMISSION,
+        ),
+        # The Tagging API serves this type's tags (Tag Editor lists it): many at once in bulk.
+        prefetch=tagging.announce_refs,
     )
 )
 
@@ -486,7 +511,14 @@ ENDPOINT = register(
         arn_format="arn:{partition}:sagemaker:{region}:{account}:endpoint/{id}",
         console_format=CONSOLE + "endpoints/{id}",
         arn_regex=_arn_regex("endpoint"),
-        permissions=("sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:ListTags"),
+        permissions=(
+            "sagemaker:ListEndpoints",
+            "sagemaker:DescribeEndpoint",
+            "sagemaker:ListTags",
+            tagging.PERMISSION,
+        ),
+        # The Tagging API serves this type's tags (Tag Editor lists it): many at once in bulk.
+        prefetch=tagging.announce_refs,
         upstream={"AWS::SageMaker::ModelPackage": _endpoints_using_package},
     )
 )
