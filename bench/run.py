@@ -65,6 +65,14 @@ MIX = (
     ("ecr_repository", 1),
 )
 TAG_OPERATIONS = re.compile(r"Tag")
+# Calls AI Warden makes on moto that AWS's answers make unnecessary, counted apart:
+# - GetBucketLocation: AWS's ListBuckets returns each BucketRegion when asked with a page size
+#   (MaxBuckets); moto 5.2.5 leaves it out, so the lister asks each bucket.
+# - GetResources pages after the first: AWS answers an ARN list (at most 100) in one response and
+#   rejects pagination parameters with it; moto pages it at 50 resources or 100 tags.
+MOTO_ONLY = {"S3:GetBucketLocation"}
+TAGGING_READ = "Resource Groups Tagging API:GetResources"
+MOTO_ONLY_PREFIX = "moto-only "
 # Keys and roles first (buckets, models and notebooks use them), then buckets before the models
 # stored in them, and models before the endpoint configurations serving them.
 SEED_ORDER = ("kms_key", "role", "bucket", "model", "endpoint_config", "notebook", "user", "ecr_repository")
@@ -121,8 +129,10 @@ class CallCounter:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
 
-    def __call__(self, model: Any, **_: Any) -> None:
+    def __call__(self, model: Any, params: Any = None, **_: Any) -> None:
         key = f"{model.service_model.service_id}:{model.name}"
+        if key in MOTO_ONLY or (key == TAGGING_READ and b"PaginationToken" in _body(params)):
+            key = MOTO_ONLY_PREFIX + key
         with self._lock:
             self._counts[key] += 1
 
@@ -131,6 +141,16 @@ class CallCounter:
         with self._lock:
             counts, self._counts = self._counts, Counter()
         return counts
+
+
+def _body(params: Any) -> bytes:
+    body = params.get("body", b"") if isinstance(params, dict) else b""
+    return body if isinstance(body, bytes) else str(body).encode()
+
+
+def aws_calls(calls: dict[str, int]) -> int:
+    """The calls AWS itself would need: without those only moto's answers cause (MOTO_ONLY)."""
+    return sum(n for op, n in calls.items() if not op.startswith(MOTO_ONLY_PREFIX))
 
 
 def count_calls() -> CallCounter:
@@ -389,6 +409,7 @@ def scale_run(size: int) -> dict[str, Any]:
 
     from aiwarden import engine
     from aiwarden.clients import Clients, reset_client_cache
+    from aiwarden.resources.s3 import PUBLIC_ACCESS_FIELDS
     from aiwarden_dev.estate import seed
 
     fake_credentials()
@@ -411,6 +432,14 @@ def scale_run(size: int) -> dict[str, Any]:
         findings = engine.scan(Clients(REGION, account_id=ACCOUNT), checks)
         scan_seconds = time.perf_counter() - started
         calls = counter.take()
+        # The same estate once the account turns on Block Public Access (Security Hub S3.1, CIS
+        # 2.1.4): the check then needs no bucket's own settings.
+        aws.client("s3control").put_public_access_block(
+            AccountId=ACCOUNT, PublicAccessBlockConfiguration=dict.fromkeys(PUBLIC_ACCESS_FIELDS, True)
+        )
+        counter.take()
+        engine.scan(Clients(REGION, account_id=ACCOUNT), checks)
+        calls_account_block = counter.take()
         reset_client_cache()
     evaluated = resources_evaluated(findings)
     return {
@@ -424,6 +453,7 @@ def scale_run(size: int) -> dict[str, Any]:
         "evaluations": len(findings),
         "statuses": Counter(f.status.value for f in findings),
         "calls": dict(calls),
+        "calls_account_block": dict(calls_account_block),
         "scan_seconds": scan_seconds,
         "rss_before_scan_mb": rss_before,
         "peak_rss_mb": peak_rss_mb(),
@@ -456,6 +486,17 @@ def print_scale(results: list[dict[str, Any]]) -> None:
             f"  {r['size']:>7} {r['resources']:>9} {calls:>9} {calls / r['resources']:>9.2f} "
             f"{r['evaluations']:>8} {r['scan_seconds']:>7.1f} {r['resources'] / r['scan_seconds']:>6.0f} "
             f"{r['peak_rss_mb']:>7.0f}MB {r['peak_rss_mb'] - r['rss_before_scan_mb']:>7.0f}MB"
+        )
+    print(
+        f"  {'seeded':>7} {'on AWS':>9} {'calls/res':>9}   {'+ account BPA':>13} {'calls/res':>9}"
+        "   (AWS: without moto-only calls; + account BPA: the same estate, account-level Block Public"
+        " Access on)"
+    )
+    for r in results:
+        on_aws, blocked = aws_calls(r["calls"]), aws_calls(r["calls_account_block"])
+        print(
+            f"  {r['size']:>7} {on_aws:>9} {on_aws / r['resources']:>9.2f}   {blocked:>13} "
+            f"{blocked / r['resources']:>9.2f}"
         )
     for r in results:
         statuses = ", ".join(f"{n} {status}" for status, n in sorted(r["statuses"].items()))

@@ -28,6 +28,11 @@ def _describe(clients: Clients, ref: ResourceRef) -> Resource | None:
             return None
         raise
     # GetUser already carries the tags: no separate ListUserTags call.
+    return _user_resource(ref, user)
+
+
+def _user_resource(ref: ResourceRef, user: dict[str, Any]) -> Resource:
+    """The described user, from GetUser or from ListUsers plus GAAD (prefetch_users)."""
     described = ResourceRef(USER, ref.resource_id, GLOBAL_REGION, ref.account, user.get("Arn"))
     return Resource(ref=described, data=user, tags=tags_from_list(user.get("Tags")))
 
@@ -35,6 +40,8 @@ def _describe(clients: Clients, ref: ResourceRef) -> Resource | None:
 def _list(clients: Clients) -> Iterator[ResourceRef]:
     for page in clients.client("iam").get_paginator("list_users").paginate():
         for user in page.get("Users", []):
+            # Kept for prefetch_users: ListUsers is half of GetUser's answer (PasswordLastUsed).
+            clients.seed(("iam", "listed_user", user["UserName"]), dict(user))
             yield ResourceRef(USER, user["UserName"], GLOBAL_REGION, clients.account_id, user.get("Arn"))
 
 
@@ -369,13 +376,17 @@ def prefetch_roles(clients: Clients, refs: list[ResourceRef]) -> None:
 
 
 def prefetch_users(clients: Clients, refs: list[ResourceRef]) -> None:
-    """Seed, for each requested user, its groups and the managed and inline policies of the user
-    and of those groups, from one GAAD page per 1000 users and groups instead of ListGroupsForUser
-    plus 2 or more calls for the user and for each of its groups.
+    """Seed, for each requested user, what GetUser, ListGroupsForUser and the user's and its
+    groups' policy reads would return: one GAAD page per 1000 users and groups plus one ListUsers
+    page per 1000 users, instead of 4 or more calls per user.
 
-    GetUser still runs once per user: GAAD's UserDetail has no PasswordLastUsed, which
-    iam_user_credentials_used_recently reads."""
+    GetUser's answer is put together from both listings: ListUsers carries PasswordLastUsed (which
+    iam_user_credentials_used_recently reads) but not Tags or PermissionsBoundary; GAAD carries
+    those but not PasswordLastUsed. A user missing from either (created between the two calls)
+    is left to GetUser."""
     pending = set(_by_name(refs))
+    wanted = _by_name(refs)
+    details: dict[str, dict[str, Any]] = {}
     groups: dict[str, dict[str, Any]] = {}  # every group seen: a user's groups may come in any page
     needed: set[str] = set()
     for page in _authorization_details(clients, ["User", "Group"]):
@@ -389,6 +400,7 @@ def prefetch_users(clients: Clients, refs: list[ResourceRef]) -> None:
             clients.seed(("iam", "groups_for_user", name), member_of)
             clients.seed(("iam", "attached", "user", name), _attached(detail))
             clients.seed(("iam", "inline", "user", name), _inline(detail, "UserPolicyList"))
+            details[name] = detail
             needed.update(member_of)
             pending.discard(name)
         if not pending and needed <= groups.keys():
@@ -396,6 +408,39 @@ def prefetch_users(clients: Clients, refs: list[ResourceRef]) -> None:
     for name in needed & groups.keys():
         clients.seed(("iam", "attached", "group", name), _attached(groups[name]))
         clients.seed(("iam", "inline", "group", name), _inline(groups[name], "GroupPolicyList"))
+    _describe_users_from_listings(clients, wanted, details)
+
+
+def _describe_users_from_listings(
+    clients: Clients, wanted: dict[str, list[ResourceRef]], details: dict[str, dict[str, Any]]
+) -> None:
+    """GetUser's answer from ListUsers (PasswordLastUsed) plus GAAD (Tags, PermissionsBoundary).
+    The exemption tag must not be guessed: only users whose GAAD entry carries Tags qualify."""
+    describable = {name for name, detail in details.items() if "Tags" in detail}
+
+    def describe_from(listed: dict[str, Any]) -> None:
+        name = str(listed.get("UserName"))
+        user = dict(listed)
+        for field in ("Tags", "PermissionsBoundary"):
+            if details[name].get(field):
+                user[field] = details[name][field]
+        for ref in wanted[name]:
+            clients.seed(("describe", ref), _user_resource(ref, user))
+        describable.discard(name)
+
+    # A scan has just listed the users (_list keeps each record): no second ListUsers.
+    for name in sorted(describable):
+        if clients.known(("iam", "listed_user", name)):
+            describe_from(clients.memo(("iam", "listed_user", name), dict))
+    if not describable:
+        return
+    paginator = clients.client("iam").get_paginator("list_users")
+    for page in paginator.paginate(PaginationConfig={"PageSize": GAAD_PAGE_SIZE}):
+        for listed in page.get("Users") or []:
+            if listed.get("UserName") in describable:
+                describe_from(listed)
+        if not describable:
+            return
 
 
 # --- resource types ----------------------------------------------------------------------------
