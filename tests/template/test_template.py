@@ -25,12 +25,13 @@ PLUMBING = {
     "kms:GenerateDataKey",
     "sqs:SendMessage",
     "config:PutEvaluations",
-    # The state table: alert on change, event dedup, remediation audit.
+    # The state table: alert on change, event dedup, remediation audit, the AI usage index.
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:Query",
+    "dynamodb:BatchWriteItem",  # the bucket -> AI usage index's rebuild
     "securityhub:BatchImportFindings",
 }
 FUNCTIONS = ("EvaluateFunction", "SweepFunction", "SweepWorkerFunction", "ConfigRuleFunction")
@@ -165,6 +166,21 @@ def test_functions_read_through_the_shared_policy_and_add_only_plumbing(function
             assert action in PLUMBING, f"{function}: {action}"
             if action != "config:PutEvaluations":  # the only one without resource-level permissions
                 assert statement["Resource"] != "*", action
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_functions_given_the_state_table_may_keep_the_ai_usage_index(function: str) -> None:
+    """Runtime.clients hands the table to the resources whenever AIWARDEN_STATE_TABLE is set: the
+    bucket -> AI usage index (aiwarden.resources.s3) then reads, adds, rebuilds and invalidates."""
+    template = patterns.load_template(TEMPLATE)
+    variables = template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+    if "AIWARDEN_STATE_TABLE" not in variables:
+        return
+    on_table = [
+        st for st in function_statements(function) if st["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
+    ]
+    index_actions = {"GetItem", "Query", "PutItem", "BatchWriteItem", "DeleteItem"}
+    assert {f"dynamodb:{a}" for a in index_actions} <= actions(on_table)
 
 
 def test_slack_notifier_reads_only_its_secret() -> None:

@@ -316,3 +316,34 @@ def test_state_table_makes_alerts_news_not_noise(aws, app, monkeypatch):
     [resolved] = app.alerts()
     assert resolved["MessageAttributes"]["change"]["Value"] == "RESOLVED"
     assert resolved["Subject"].startswith("[MEDIUM] s3_bucket_default_encryption_kms RESOLVED")
+
+
+def test_with_a_state_table_a_bucket_event_reads_the_ai_usage_index_not_every_model(aws, app, monkeypatch):
+    from collections import Counter
+
+    from aiwarden import clients as clients_module
+    from aiwarden.store import create_table
+
+    calls: Counter[str] = Counter()
+    clients_module._session(None).events.register(
+        "before-call", lambda model, **_: calls.update([model.name])
+    )
+    create_table(aws.client("dynamodb"), "aiwarden-state")
+    monkeypatch.setenv("AIWARDEN_STATE_TABLE", "aiwarden-state")
+    aws.client("s3").create_bucket(Bucket="aiw-models-kms")
+    sagemaker = aws.client("sagemaker")
+    for name, bucket in [("fraud-v3", "aiw-models-kms"), *((f"other-{i}", "aiw-other") for i in range(5))]:
+        sagemaker.create_model(
+            ModelName=name,
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/aiw-sagemaker",
+            PrimaryContainer={"Image": "img", "ModelDataUrl": f"s3://{bucket}/{name}/model.tar.gz"},
+        )
+    event = load_event("cloudtrail/s3_delete_bucket_encryption.json")
+
+    first = app(event)  # no index yet: every model is listed and described, and the index built
+    assert calls["ListModels"] == 1 and calls["DescribeModel"] == 6 and calls["BatchWriteItem"] == 1
+    calls.clear()
+    second = app(dict(event, id="second-event", detail=dict(event["detail"], eventID="second-event")))
+
+    assert (calls["ListModels"], calls["DescribeModel"], calls["BatchWriteItem"]) == (0, 1, 0)
+    assert first["statuses"] == second["statuses"] == {"FAIL": 2}  # the bucket and its model

@@ -15,6 +15,7 @@ from aiwarden.resources.account import ACCOUNT as ACCOUNT_TYPE
 from aiwarden.resources.s3 import BUCKET
 from aiwarden.store import (
     Change,
+    IndexedUse,
     StateStore,
     StoreError,
     create_table,
@@ -518,3 +519,73 @@ def test_remediation_attempts_follows_query_pages(store, dynamodb):
     assert "LastEvaluatedKey" in pages  # the premise: more than one page
     assert store.remediation_attempts("s3_public_access", "arn:aws:s3:::training-data", since=T0) == 8
     assert len(store.audit_trail("arn:aws:s3:::training-data")) == 8
+
+
+# -- bucket -> AI usage index --------------------------------------------------------------------
+
+
+def use(bucket: str, name: str, what: str = "") -> IndexedUse:
+    return IndexedUse(bucket, "AWS::SageMaker::Model", name, (what,) if what else ())
+
+
+def test_usage_items_round_trip_in_batches_of_25(store, dynamodb):
+    uses = [use("models", f"m{i:02d}", f"SageMaker model m{i:02d} (model artifacts)") for i in range(60)]
+    sizes: list[int] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sizes.append(len(params["RequestItems"][TABLE]))
+
+    dynamodb.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", record)
+    assert store.put_usage(ACCOUNT, REGION, [*uses, use("other", "m00")], now=datetime.now(UTC)) == 61
+    assert sizes == [25, 25, 11]
+    found = store.bucket_usage(ACCOUNT, REGION, "models")
+    assert found == sorted(uses, key=lambda u: u.name)
+    assert store.bucket_usage(ACCOUNT, REGION, "nobody-uses-this") == []
+
+
+def test_expired_usage_items_are_left_out_before_dynamodb_deletes_them(store):
+    store.put_usage(ACCOUNT, REGION, [use("models", "old")], now=T0)
+    store.put_usage(ACCOUNT, REGION, [use("models", "new")], now=T0 + timedelta(days=2))
+    later = T0 + store.usage_ttl + HOUR
+    assert [u.name for u in store.bucket_usage(ACCOUNT, REGION, "models", now=later)] == ["new"]
+
+
+def test_the_usage_index_is_fresh_only_within_the_refresh_interval(store):
+    assert not store.usage_fresh(ACCOUNT, REGION, now=T0)
+    store.mark_usage_built(ACCOUNT, REGION, now=T0)
+    assert store.usage_fresh(ACCOUNT, REGION, now=T0 + store.usage_refresh - HOUR)
+    assert not store.usage_fresh(ACCOUNT, REGION, now=T0 + store.usage_refresh + HOUR)
+    assert not store.usage_fresh(ACCOUNT, "eu-west-1", now=T0)  # one marker per account and region
+    store.forget_usage_built(ACCOUNT, REGION)
+    assert not store.usage_fresh(ACCOUNT, REGION, now=T0)
+
+
+def test_unprocessed_usage_items_are_retried_then_raise(store, dynamodb, monkeypatch):
+    monkeypatch.setattr("aiwarden.store.time.sleep", lambda _: None)
+    item = {"PutRequest": {"Item": {"pk": {"S": "USES#x"}, "sk": {"S": "AWS::SageMaker::Model#m"}}}}
+    with Stubber(dynamodb) as stub:
+        stub.add_response("batch_write_item", {"UnprocessedItems": {TABLE: [item]}})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}})
+        store.put_usage(ACCOUNT, REGION, [use("models", "m")], now=T0)
+        for _ in range(5):
+            stub.add_response("batch_write_item", {"UnprocessedItems": {TABLE: [item]}})
+        with pytest.raises(StoreError, match="left unprocessed"):
+            store.put_usage(ACCOUNT, REGION, [use("models", "m")], now=T0)
+
+
+def test_a_usage_item_this_code_did_not_write_is_an_error(store, dynamodb):
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": f"USES#{ACCOUNT}#{REGION}#models"},
+            "sk": {"S": "garbage"},
+            "expires_at": {"N": "1"},
+        },
+    )
+    with pytest.raises(StoreError, match="malformed usage item"):
+        store.bucket_usage(ACCOUNT, REGION, "models", now=T0)
+
+
+def test_usage_items_must_outlive_the_refresh_interval(dynamodb):
+    with pytest.raises(ValueError, match="usage_ttl"):
+        StateStore(dynamodb, TABLE, usage_refresh=timedelta(days=3), usage_ttl=timedelta(days=1))

@@ -12,11 +12,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from aiwarden.store import StateStore
 
 # Bounded retries with backoff for throttling and 5xx; short connect timeout so an unreachable
 # endpoint fails fast instead of hanging a CLI user or a Lambda.
@@ -90,11 +93,16 @@ class Clients:
         profile: str | None = None,
         account_id: str | None = None,
         session: boto3.Session | None = None,
+        state: StateStore | None = None,
     ) -> None:
         self.region = region
         self.endpoint_url = endpoint_url
         self.profile = profile
         self._account_id = account_id
+        # The state table, when the runtime has one (Lambda with AIWARDEN_STATE_TABLE): resources
+        # may keep indexes there that spare whole-region listings (aiwarden.resources.s3.ai_usage).
+        # None (the CLI, most tests): everything is computed from the APIs, as always.
+        self.state = state
         # A session of its own (the remediation role's assumed credentials): its clients live and
         # die with this object instead of the process-wide factory.
         self._session = session
@@ -117,7 +125,9 @@ class Clients:
     def fresh(self) -> Clients:
         """Same account, region and credentials, with an empty describe cache: for re-reading a
         resource after changing it."""
-        return Clients(self.region, self.endpoint_url, self.profile, self._account_id, self._session)
+        return Clients(
+            self.region, self.endpoint_url, self.profile, self._account_id, self._session, self.state
+        )
 
     def assume(self, role_arn: str, session_name: str = "aiwarden-remediation") -> Clients:
         """Clients acting as ``role_arn`` (the remediation role), for the few write calls."""
@@ -129,6 +139,7 @@ class Clients:
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
         )
+        # No state table: the remediation role acts on resources, never on AI Warden's memory.
         return Clients(self.region, self.endpoint_url, None, self._account_id, session)
 
     @property

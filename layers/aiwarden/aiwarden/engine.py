@@ -326,7 +326,10 @@ class Runtime:
         )
 
     def clients(self, invocation: Invocation) -> Clients:
-        return Clients(region=self.region, endpoint_url=self.endpoint_url, account_id=invocation.account)
+        clients = Clients(region=self.region, endpoint_url=self.endpoint_url, account_id=invocation.account)
+        # With a state table, resources keep their indexes there (the bucket -> AI usage index).
+        clients.state = self.store(clients)
+        return clients
 
     def store(self, clients: Clients) -> StateStore | None:
         """The state table (alert on change, dedup, audit), when the template configured one."""

@@ -13,7 +13,15 @@ pk                          sk                            what
 ``EVENT#<event id>``        ``EVENT``                     an event already claimed (TTL: 2 days)
 ``STATE#<resource key>``    ``CHECK#<check id>``          status, first_failed_at, last_alerted_at
 ``AUDIT#<resource key>``    ``<iso time>#<check>#<n>``    one remediation decision (TTL: 90 days)
+``USES#<acct>#<rgn>#<b>``   ``<cfn type>#<name>``         an AI resource uses bucket b (TTL: 3 days)
+``USES#<acct>#<rgn>``       ``BUILT``                     the usage index was rebuilt in full
 ==========================  ============================  ======================================
+
+The ``USES`` items are an index, bucket -> the SageMaker resources of a region that use it
+(aiwarden.resources.s3.ai_usage), so a bucket event need not list and describe every model of the
+region. It is only ever a list of candidates: each is re-described before it counts, so an item
+left behind by a deleted model changes no verdict, and whenever the index cannot answer (no
+rebuild within ``usage_refresh``, an error) the caller computes the usage in full instead.
 
 Every decision is a single conditional write, so two Lambda invocations racing on the same
 resource cannot both report a NEW_FAILURE: DynamoDB serialises writes to one item and the loser's
@@ -41,8 +49,9 @@ only a template can say)::
         PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
         SSESpecification: {SSEEnabled: true, SSEType: KMS, KMSMasterKeyId: !GetAtt WardenKey.Arn}
 
-The functions that use it need ``dynamodb:PutItem``, ``UpdateItem``, ``GetItem``, ``DeleteItem``
-and ``Query`` on the table's ARN, and ``kms:Decrypt``/``kms:GenerateDataKey`` on the key.
+The functions that use it need ``dynamodb:PutItem``, ``UpdateItem``, ``GetItem``, ``DeleteItem``,
+``Query`` and ``BatchWriteItem`` (the usage index's rebuild) on the table's ARN, and
+``kms:Decrypt``/``kms:GenerateDataKey`` on the key.
 """
 
 from __future__ import annotations
@@ -50,13 +59,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -71,6 +81,8 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 ATTEMPT_OUTCOMES = frozenset({"remediated", "failed"})
 AUDIT_FIELDS = ("check_id", "resource", "action", "mode", "outcome", "detail", "actor", "event_id")
 MAX_WORKERS = 8
+BATCH_WRITE = 25  # BatchWriteItem takes at most 25 items per call
+BATCH_RETRIES = 4  # rounds for items DynamoDB leaves unprocessed (throttling), with backoff
 
 
 class StoreError(Exception):
@@ -111,6 +123,17 @@ class Transition:
     @property
     def alert(self) -> bool:
         return self.change.alert
+
+
+class IndexedUse(NamedTuple):
+    """One usage-index item: an AI resource (CloudFormation type and name) uses ``bucket``, for
+    ``what`` (the sentences aiwarden.resources.s3 writes, e.g. "SageMaker model m1 (model
+    artifacts)")."""
+
+    bucket: str
+    cfn_type: str
+    name: str
+    what: tuple[str, ...] = ()
 
 
 def resource_key(ref: ResourceRef) -> str:
@@ -222,6 +245,10 @@ class StateStore:
     # State items expire when nothing has written them for this long (a deleted check, a
     # resource no longer in scope). A failing item is rewritten at least once per repeat window.
     state_ttl: timedelta = timedelta(days=90)
+    # The usage index is trusted for this long after its last full rebuild. Its items live a few
+    # rebuilds longer, so a use no rebuild writes again (a deleted model) drops out by itself.
+    usage_refresh: timedelta = timedelta(hours=24)
+    usage_ttl: timedelta = timedelta(days=3)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
 
     def __post_init__(self) -> None:
@@ -230,6 +257,9 @@ class StateStore:
         if self.state_ttl <= self.repeat_window:
             # Otherwise a failure still being reported would expire and page again as "new".
             raise ValueError("state_ttl must be longer than the repeat window")
+        if self.usage_ttl <= self.usage_refresh:
+            # Otherwise items of the last rebuild could expire while its marker still vouches for them.
+            raise ValueError("usage_ttl must be longer than usage_refresh")
 
     @classmethod
     def from_env(cls, dynamodb: Any, table_name: str | None = None) -> StateStore:
@@ -520,3 +550,99 @@ class StateStore:
         ):
             total += int(page.get("Count", 0))
         return total
+
+    # -- bucket -> AI usage index -----------------------------------------------------------
+
+    @staticmethod
+    def _usage_pk(account: str, region: str, bucket: str | None = None) -> str:
+        return f"USES#{account}#{region}" + (f"#{bucket}" if bucket is not None else "")
+
+    def usage_fresh(self, account: str, region: str, now: datetime | None = None) -> bool:
+        """True when the index of ``account``/``region`` was rebuilt in full within
+        ``usage_refresh``: only then may a bucket's items stand for every AI resource using it."""
+        when = _utc(now or self.clock())
+        with self._calls("get_item"):
+            item = self.dynamodb.get_item(
+                TableName=self.table_name,
+                Key={"pk": _s(self._usage_pk(account, region)), "sk": _s("BUILT")},
+                ConsistentRead=True,
+            ).get("Item")
+        built = _time_attr(item, "built_at")
+        return built is not None and built > when - self.usage_refresh
+
+    def bucket_usage(
+        self, account: str, region: str, bucket: str, now: datetime | None = None
+    ) -> list[IndexedUse]:
+        """The AI resources indexed as using ``bucket``, expired items left out (DynamoDB deletes
+        them lazily). Raises StoreError for an item this code did not write."""
+        when = _epoch(now or self.clock())
+        out: list[IndexedUse] = []
+        for page in self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _s(self._usage_pk(account, region, bucket))},
+        ):
+            for item in page.get("Items", []):
+                try:
+                    expires = int(item["expires_at"]["N"])
+                    cfn_type, name = item["sk"]["S"].split("#", 1)
+                    what = tuple(str(v["S"]) for v in item.get("what", {}).get("L", []))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise StoreError(f"malformed usage item {item.get('sk')}: {exc!r}") from exc
+                if not cfn_type.startswith("AWS::") or not name:
+                    raise StoreError(f"malformed usage item {item.get('sk')}")
+                if expires >= when:
+                    out.append(IndexedUse(bucket, cfn_type, name, what))
+        return out
+
+    def put_usage(
+        self, account: str, region: str, uses: Iterable[IndexedUse], now: datetime | None = None
+    ) -> int:
+        """Write (or overwrite: idempotent) usage items, 25 per BatchWriteItem; returns how many.
+        Items DynamoDB leaves unprocessed are retried with backoff, then raise StoreError."""
+        when = _utc(now or self.clock())
+        expires = _n(_epoch(when + self.usage_ttl))
+        items = {
+            (use.bucket, use.cfn_type, use.name): {
+                "pk": _s(self._usage_pk(account, region, use.bucket)),
+                "sk": _s(f"{use.cfn_type}#{use.name}"),
+                "what": {"L": [_s(w) for w in use.what]},
+                "indexed_at": _s(_iso(when)),
+                "expires_at": expires,
+            }
+            for use in uses
+        }
+        requests = [{"PutRequest": {"Item": item}} for item in items.values()]
+        for start in range(0, len(requests), BATCH_WRITE):
+            pending = requests[start : start + BATCH_WRITE]
+            for attempt in range(BATCH_RETRIES + 1):
+                with self._calls("batch_write_item"):
+                    response = self.dynamodb.batch_write_item(RequestItems={self.table_name: pending})
+                pending = (response.get("UnprocessedItems") or {}).get(self.table_name) or []
+                if not pending:
+                    break
+                if attempt < BATCH_RETRIES:
+                    time.sleep(0.05 * 2**attempt)
+            else:
+                raise StoreError(f"batch_write_item: {len(pending)} usage item(s) left unprocessed")
+        return len(requests)
+
+    def forget_usage_built(self, account: str, region: str) -> None:
+        """Drop the marker: the index missed a write, so the next reader rebuilds it."""
+        with self._calls("delete_item"):
+            self.dynamodb.delete_item(
+                TableName=self.table_name, Key={"pk": _s(self._usage_pk(account, region)), "sk": _s("BUILT")}
+            )
+
+    def mark_usage_built(self, account: str, region: str, now: datetime | None = None) -> None:
+        """Record a full rebuild of the index: call it only after every item was written."""
+        when = _utc(now or self.clock())
+        with self._calls("put_item"):
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": _s(self._usage_pk(account, region)),
+                    "sk": _s("BUILT"),
+                    "built_at": _s(_iso(when)),
+                    "expires_at": _n(_epoch(when + self.usage_ttl)),
+                },
+            )

@@ -322,7 +322,7 @@ def _usage(uses: list[str]) -> str:
     ),
 )
 def ai_bucket_data_classified(bucket: Resource, clients: Clients) -> Outcome:
-    uses = s3.ai_buckets(clients).get(bucket.name)
+    uses = [use.what for use in s3.ai_usage(clients, bucket.name)]
     if not uses:
         return ok(f"bucket {bucket.name} is not used by AI resources")
     key = s3.classification_tag()
@@ -375,7 +375,7 @@ def ai_bucket_sensitive_data_protected(bucket: Resource, clients: Clients) -> Ou
     if value.lower() not in s3.sensitive_classifications():
         shown = f"{key}={value}" if value else f"no {key} tag"
         return ok(f"bucket {bucket.name} is not classified sensitive ({shown})")
-    uses = s3.ai_buckets(clients).get(bucket.name)
+    uses = [use.what for use in s3.ai_usage(clients, bucket.name)]
     if not uses:
         return ok(f"bucket {bucket.name} ({key}={value}) is not used by AI resources")
     problems = []

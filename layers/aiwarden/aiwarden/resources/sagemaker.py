@@ -159,16 +159,10 @@ def model_artifact_uris(model: dict[str, Any]) -> list[str]:
 
 
 def _models_using_bucket(clients: Clients, bucket_ref: ResourceRef) -> Iterator[ResourceRef]:
-    """Lineage: the models in this region whose artifacts live in ``bucket_ref``."""
-    from aiwarden.engine import describe  # the engine's per-invocation cache (lazy: import cycle)
-
-    for ref in MODEL.list_refs(clients):
-        model = describe(clients, ref)
-        if model is None:
-            continue
-        buckets = {parsed[0] for uri in model_artifact_uris(model.data) if (parsed := s3.parse_s3_uri(uri))}
-        if bucket_ref.resource_id in buckets:
-            yield model.ref
+    """Lineage: the models in this region whose artifacts live in ``bucket_ref``: the bucket's AI
+    usage (s3.ai_usage, from the usage index when there is one), whose models all exist now."""
+    models = [use.ref for use in s3.ai_usage(clients, bucket_ref.resource_id) if use.ref.type is MODEL]
+    yield from dict.fromkeys(models)
 
 
 MODEL = register(
