@@ -1,4 +1,4 @@
-"""The bucket -> AI usage index in the state table (aiwarden.resources.s3.ai_usage): a bucket event
+"""The bucket -> AI usage index in the state table (aiwarden.resources.bucket_usage): a bucket event
 costs calls for that bucket's AI resources, not for every AI resource of the region, and gives the
 same findings as the full computation, whatever state the index is in (moto)."""
 
@@ -17,7 +17,7 @@ from aiwarden import clients as clients_module
 from aiwarden import engine
 from aiwarden.clients import Clients
 from aiwarden.model import Status
-from aiwarden.resources import s3 as s3_resources
+from aiwarden.resources import bucket_usage
 from aiwarden.store import IndexedUse, StateStore, StoreError, create_table
 from tests.conftest import ACCOUNT, REGION, load_event
 
@@ -211,10 +211,10 @@ def test_ai_usage_gives_what_the_full_map_gives(aws, estate, store):
     for bucket in (BUCKET, OTHER, NEW_MODEL_BUCKET, "aiw-unused"):
         full = Clients(REGION, account_id=ACCOUNT)
         indexed = Clients(REGION, account_id=ACCOUNT, state=store)
-        expected = s3_resources.ai_buckets(full).get(bucket, [])
-        assert [use.what for use in s3_resources.ai_usage(indexed, bucket)] == expected
+        expected = bucket_usage.ai_buckets(full).get(bucket, [])
+        assert [use.what for use in bucket_usage.ai_usage(indexed, bucket)] == expected
         assert not indexed.known(("s3", "ai_buckets", REGION))  # answered from the index
-    assert [use.what for use in s3_resources.ai_usage(indexed, BUCKET)] == list(USES)
+    assert [use.what for use in bucket_usage.ai_usage(indexed, BUCKET)] == list(USES)
 
 
 def test_one_invocation_queries_a_bucket_once(aws, estate, store, calls):
@@ -222,7 +222,7 @@ def test_one_invocation_queries_a_bucket_once(aws, estate, store, calls):
     clients = Clients(REGION, account_id=ACCOUNT, state=store)
     calls.take()
     for _ in range(3):
-        s3_resources.ai_usage(clients, BUCKET)
+        bucket_usage.ai_usage(clients, BUCKET)
     ops = operations(calls.take())
     assert (ops["GetItem"], ops["Query"]) == (1, 1)
 
@@ -230,9 +230,9 @@ def test_one_invocation_queries_a_bucket_once(aws, estate, store, calls):
 def test_an_invocation_that_has_the_full_map_uses_it(aws, estate, store, calls):
     verdicts(bucket_event(), store)
     clients = Clients(REGION, account_id=ACCOUNT, state=store)
-    s3_resources.ai_buckets(clients)  # a scan's account-wide check computed it already
+    bucket_usage.ai_buckets(clients)  # a scan's account-wide check computed it already
     calls.take()
-    assert [use.what for use in s3_resources.ai_usage(clients, BUCKET)] == list(USES)
+    assert [use.what for use in bucket_usage.ai_usage(clients, BUCKET)] == list(USES)
     assert calls.take() == []
 
 
@@ -278,7 +278,7 @@ def test_whoever_computes_the_full_map_anyway_refreshes_the_index(aws, estate, s
     map: writing it keeps the index fresh without any bucket event paying for a rebuild."""
     earlier = datetime.now(UTC) - timedelta(hours=20)
     store.mark_usage_built(ACCOUNT, REGION, now=earlier)
-    s3_resources.ai_buckets(Clients(REGION, account_id=ACCOUNT, state=store))
+    bucket_usage.ai_buckets(Clients(REGION, account_id=ACCOUNT, state=store))
     built = marker(aws)
     assert built is not None and built["built_at"]["S"] > earlier.strftime("%Y-%m-%dT%H:%M:%S")
     assert "AWS::SageMaker::Model#fraud-v3" in index_items(aws, BUCKET)
@@ -342,7 +342,7 @@ def test_training_jobs_older_than_the_lookback_are_no_use(aws, estate, store, mo
 
     verdicts(bucket_event(), store)
     monkeypatch.setattr(sagemaker, "JOB_LOOKBACK", timedelta(seconds=0))
-    uses = s3_resources.ai_usage(Clients(REGION, account_id=ACCOUNT, state=store), BUCKET)
+    uses = bucket_usage.ai_usage(Clients(REGION, account_id=ACCOUNT, state=store), BUCKET)
     assert [use.what for use in uses] == list(USES[:2])
 
 

@@ -100,7 +100,7 @@ class Clients:
         self.profile = profile
         self._account_id = account_id
         # The state table, when the runtime has one (Lambda with AIWARDEN_STATE_TABLE): resources
-        # may keep indexes there that spare whole-region listings (aiwarden.resources.s3.ai_usage).
+        # may keep indexes there that spare whole-region listings (aiwarden.resources.bucket_usage).
         # None (the CLI, most tests): everything is computed from the APIs, as always.
         self.state = state
         # A session of its own (the remediation role's assumed credentials): its clients live and

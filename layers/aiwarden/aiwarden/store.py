@@ -18,7 +18,7 @@ pk                          sk                            what
 ==========================  ============================  ======================================
 
 The ``USES`` items are an index, bucket -> the SageMaker resources of a region that use it
-(aiwarden.resources.s3.ai_usage), so a bucket event need not list and describe every model of the
+(aiwarden.resources.bucket_usage), so a bucket event need not list and describe every model of the
 region. It is only ever a list of candidates: each is re-described before it counts, so an item
 left behind by a deleted model changes no verdict, and whenever the index cannot answer (no
 rebuild within ``usage_refresh``, an error) the caller computes the usage in full instead.

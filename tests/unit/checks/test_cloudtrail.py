@@ -94,7 +94,7 @@ def make_trail(aws):
 
 @pytest.fixture
 def ai_bucket(aws) -> str:
-    """A bucket a SageMaker model loads its artifacts from: what s3.ai_buckets finds."""
+    """A bucket a SageMaker model loads its artifacts from: what bucket_usage.ai_buckets finds."""
     aws.client("s3").create_bucket(Bucket=MODEL_BUCKET)
     aws.client("sagemaker").create_model(
         ModelName="aiw-model",

@@ -10,7 +10,7 @@ import pytest
 from aiwarden.engine import evaluate
 from aiwarden.events import normalise
 from aiwarden.model import Status
-from aiwarden.resources import s3 as s3_resources
+from aiwarden.resources import bucket_usage
 from tests.conftest import load_event
 from tests.unit.helpers import ACCOUNT, REGION, check_finding
 
@@ -303,7 +303,7 @@ def test_ai_buckets_follow_models_endpoint_configs_and_training_jobs(aws, sagema
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
     )
-    assert s3_resources.ai_buckets(aws) == {
+    assert bucket_usage.ai_buckets(aws) == {
         "aiw-models": [
             "SageMaker model churn-v1 (model artifacts)",
             "SageMaker training job churn-train (model output)",
@@ -316,9 +316,9 @@ def test_ai_buckets_follow_models_endpoint_configs_and_training_jobs(aws, sagema
 
 def test_ai_buckets_lists_sagemaker_once_per_invocation(aws, make_model):
     make_model("churn-v1", "s3://aiw-models/churn-v1/model.tar.gz")
-    first = s3_resources.ai_buckets(aws)
+    first = bucket_usage.ai_buckets(aws)
     aws.client("sagemaker").delete_model(ModelName="churn-v1")
-    assert s3_resources.ai_buckets(aws) == first
+    assert bucket_usage.ai_buckets(aws) == first
 
 
 # --- s3_ai_bucket_data_classified --------------------------------------------------------------

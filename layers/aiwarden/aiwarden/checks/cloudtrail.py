@@ -11,8 +11,8 @@ from typing import Any
 from aiwarden.clients import Clients
 from aiwarden.model import Outcome, Practice, Resource, Severity, fail, ok
 from aiwarden.registry import ALL_RESOURCES, check, cloudtrail
+from aiwarden.resources import bucket_usage, s3
 from aiwarden.resources import cloudtrail as trails
-from aiwarden.resources import s3
 from aiwarden.resources.account import ACCOUNT
 from aiwarden.resources.cloudtrail import TRAIL
 
@@ -171,9 +171,14 @@ def _shown(items: list[str], limit: int = 5) -> str:
     severity=Severity.MEDIUM,
     resource=ACCOUNT,
     # A new AI resource can bring a new bucket into scope: the sweep notices it (an account-wide
-    # re-check on every CreateTrainingJob would recompute s3.ai_buckets far too often).
+    # re-check on every CreateTrainingJob would recompute bucket_usage.ai_buckets far too often).
     triggers=[TRAIL_CHANGES],
-    permissions=[*PERMISSIONS, "s3:ListAllMyBuckets", "s3:GetBucketLocation", *s3.AI_BUCKET_PERMISSIONS],
+    permissions=[
+        *PERMISSIONS,
+        "s3:ListAllMyBuckets",
+        "s3:GetBucketLocation",
+        *bucket_usage.AI_BUCKET_PERMISSIONS,
+    ],
     practice=Practice.LOGGING_AND_MONITORING,
     remediation=(
         "Record S3 data events for the buckets that hold training data, model artifacts and "
@@ -198,11 +203,11 @@ def _shown(items: list[str], limit: int = 5) -> str:
     },
 )
 def s3_data_events_on_ai_buckets(account: Resource, clients: Clients) -> Outcome:
-    # Which buckets: those the region's AI resources read or write (s3.ai_buckets), of this
+    # Which buckets: those the region's AI resources read or write (bucket_usage.ai_buckets), of this
     # account (another account's bucket is logged by its owner). Whole-account S3 data events
     # (S3.22/S3.23) pass too; they just cost more.
     region = account.ref.region
-    used = s3.ai_buckets(clients)
+    used = bucket_usage.ai_buckets(clients)
     owned = s3.own_buckets(clients)
     buckets = sorted(b for b in used if b in owned)
     if not buckets:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiwarden.clients import Clients
 from aiwarden.model import Outcome, Practice, Resource, Severity, fail, ok
 from aiwarden.registry import ALL_RESOURCES, check, cloudtrail
-from aiwarden.resources import kms, s3
+from aiwarden.resources import bucket_usage, kms, s3
 from aiwarden.resources.s3 import BUCKET
 from aiwarden.resources.sagemaker import ENDPOINT_CONFIG, MODEL, TRAINING_JOB
 
@@ -310,7 +310,7 @@ def _usage(uses: list[str]) -> str:
         cloudtrail("s3", "CreateBucket", *TAGGING, ids="requestParameters.bucketName"),
         *AI_LINEAGE,
     ],
-    permissions=list(s3.AI_BUCKET_PERMISSIONS),
+    permissions=list(bucket_usage.AI_BUCKET_PERMISSIONS),
     practice=Practice.DATA_CLASSIFICATION,
     remediation=(
         "Classify every bucket that holds training data, model artifacts or captured inference data "
@@ -322,7 +322,7 @@ def _usage(uses: list[str]) -> str:
     ),
 )
 def ai_bucket_data_classified(bucket: Resource, clients: Clients) -> Outcome:
-    uses = [use.what for use in s3.ai_usage(clients, bucket.name)]
+    uses = [use.what for use in bucket_usage.ai_usage(clients, bucket.name)]
     if not uses:
         return ok(f"bucket {bucket.name} is not used by AI resources")
     key = s3.classification_tag()
@@ -355,7 +355,7 @@ def ai_bucket_data_classified(bucket: Resource, clients: Clients) -> Outcome:
         "s3:GetBucketVersioning",
         "s3:GetBucketLogging",
         "kms:DescribeKey",
-        *s3.AI_BUCKET_PERMISSIONS,
+        *bucket_usage.AI_BUCKET_PERMISSIONS,
     ],
     practice=Practice.DATA_CLASSIFICATION,
     remediation=(
@@ -375,7 +375,7 @@ def ai_bucket_sensitive_data_protected(bucket: Resource, clients: Clients) -> Ou
     if value.lower() not in s3.sensitive_classifications():
         shown = f"{key}={value}" if value else f"no {key} tag"
         return ok(f"bucket {bucket.name} is not classified sensitive ({shown})")
-    uses = [use.what for use in s3.ai_usage(clients, bucket.name)]
+    uses = [use.what for use in bucket_usage.ai_usage(clients, bucket.name)]
     if not uses:
         return ok(f"bucket {bucket.name} ({key}={value}) is not used by AI resources")
     problems = []

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from aiwarden.model import Resource, ResourceRef
-from aiwarden.resources import ResourceType, error_code, register, s3, tagging, tags_from_list
+from aiwarden.resources import ResourceType, bucket_usage, error_code, register, tagging, tags_from_list
 
 if TYPE_CHECKING:
     from aiwarden.clients import Clients
@@ -160,8 +160,10 @@ def model_artifact_uris(model: dict[str, Any]) -> list[str]:
 
 def _models_using_bucket(clients: Clients, bucket_ref: ResourceRef) -> Iterator[ResourceRef]:
     """Lineage: the models in this region whose artifacts live in ``bucket_ref``: the bucket's AI
-    usage (s3.ai_usage, from the usage index when there is one), whose models all exist now."""
-    models = [use.ref for use in s3.ai_usage(clients, bucket_ref.resource_id) if use.ref.type is MODEL]
+    usage (bucket_usage.ai_usage, from the usage index when there is one), whose models all exist now."""
+    models = [
+        use.ref for use in bucket_usage.ai_usage(clients, bucket_ref.resource_id) if use.ref.type is MODEL
+    ]
     yield from dict.fromkeys(models)
 
 
