@@ -73,6 +73,7 @@ TAG_OPERATIONS = re.compile(r"Tag")
 MOTO_ONLY = {"S3:GetBucketLocation"}
 TAGGING_READ = "Resource Groups Tagging API:GetResources"
 MOTO_ONLY_PREFIX = "moto-only "
+BENCH_TABLE = "aiwarden-bench-state"
 # Keys and roles first (buckets, models and notebooks use them), then buckets before the models
 # stored in them, and models before the endpoint configurations serving them.
 SEED_ORDER = ("kms_key", "role", "bucket", "model", "endpoint_config", "notebook", "user", "ecr_repository")
@@ -366,20 +367,22 @@ def enabled_checks() -> list[Any]:
     return [c for c in select(None) if c.id not in MOTO_BLIND_CHECKS]
 
 
-def event_cost(path: Path, checks: list[Any], counter: CallCounter) -> dict[str, Any]:
-    """Calls one sample event costs to evaluate (normalise, describe, check; publishing not included)."""
+def event_cost(path: Path, checks: list[Any], counter: CallCounter, state: Any = None) -> dict[str, Any]:
+    """Calls one sample event costs to evaluate (normalise, describe, check; publishing not included).
+    With ``state`` (a StateStore), as on Lambda: the bucket -> AI usage index answers bucket events."""
     from aiwarden import engine
     from aiwarden.clients import Clients
 
     event = json.loads(path.read_text())
     counter.take()
     started = time.perf_counter()
-    result = engine.process(event, lambda inv: Clients(REGION, account_id=inv.account), checks)
+    result = engine.process(event, lambda inv: Clients(REGION, account_id=inv.account, state=state), checks)
     elapsed = time.perf_counter() - started
     calls = counter.take()
     return {
         "event": path.relative_to(EVENTS).as_posix(),
         "calls": sum(calls.values()),
+        "aws_calls": aws_calls(calls),
         "ms": elapsed * 1000,
         "evaluations": len(result.findings),
         "top": calls.most_common(3),
@@ -409,7 +412,9 @@ def scale_run(size: int) -> dict[str, Any]:
 
     from aiwarden import engine
     from aiwarden.clients import Clients, reset_client_cache
+    from aiwarden.resources import bucket_usage
     from aiwarden.resources.s3 import PUBLIC_ACCESS_FIELDS
+    from aiwarden.store import StateStore, create_table
     from aiwarden_dev.estate import seed
 
     fake_credentials()
@@ -426,6 +431,11 @@ def scale_run(size: int) -> dict[str, Any]:
         progress(f"{size} resources: seeded in {seed_seconds:.0f} s; evaluating the sample events")
         counter.take()
         events = [event_cost(path, checks, counter) for path in sorted(EVENTS.glob("*/*.json"))]
+        # Again as on Lambda, with the state table's usage index built (as a sweep builds it).
+        create_table(aws.client("dynamodb"), BENCH_TABLE)
+        store = StateStore(aws.client("dynamodb"), BENCH_TABLE)
+        bucket_usage.ai_buckets(Clients(REGION, account_id=ACCOUNT, state=store))
+        indexed = [event_cost(path, checks, counter, store) for path in sorted(EVENTS.glob("*/*.json"))]
         progress(f"{size} resources: full scan with {len(checks)} checks")
         rss_before = rss_mb()
         started = time.perf_counter()
@@ -448,6 +458,7 @@ def scale_run(size: int) -> dict[str, Any]:
         "checks": len(checks),
         "seed_seconds": seed_seconds,
         "events": events,
+        "events_indexed": indexed,
         "resources": len(evaluated),
         "by_service": dict(Counter(service_key(cfn_type) for cfn_type, _ in evaluated)),
         "evaluations": len(findings),
@@ -552,6 +563,16 @@ def print_events(results: list[dict[str, Any]]) -> None:
     for index, first in enumerate(by_event[0]):
         counts = " ".join(f"{events[index]['calls']:>7}" for events in by_event)
         print(f"  {first['event']:<56} {counts}  {by_event[-1][index]['ms']:>7.0f}")
+    print(
+        "\n  The same events as on Lambda, with the state table's bucket -> AI usage index built "
+        f"(AWS calls: moto-only ones left out): {header}  (ms at largest)"
+    )
+    indexed = [r["events_indexed"] for r in results]
+    for index, first in enumerate(indexed[0]):
+        if all(events[index]["calls"] == by_event[n][index]["calls"] for n, events in enumerate(indexed)):
+            continue  # the index does not concern this event
+        counts = " ".join(f"{events[index]['aws_calls']:>7}" for events in indexed)
+        print(f"  {first['event']:<56} {counts}  {indexed[-1][index]['ms']:>7.0f}")
     grows = [
         e["event"]
         for e, big in zip(by_event[0], by_event[-1], strict=True)

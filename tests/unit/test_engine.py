@@ -209,3 +209,14 @@ def test_disabled_checks_are_not_evaluated(aws, monkeypatch):
     from aiwarden.engine import scan
 
     assert "s3_bucket_default_encryption_kms" not in {f.check_id for f in scan(aws)}
+
+
+def test_a_sweep_lists_every_bucket_past_a_thousand(aws):
+    # ListBuckets is paginated (MaxBuckets): a listing that stopped at the first page would leave
+    # every further bucket unchecked, silently.
+    s3 = aws.client("s3")
+    names = {f"aiw-many-{i:05d}" for i in range(1001)}
+    for name in names:
+        s3.create_bucket(Bucket=name)
+
+    assert {ref.resource_id for ref in BUCKET.list_refs(aws)} == names

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 GONE = {"NoSuchBucket", "404", "NotFound"}
+LIST_PAGE_SIZE = 10_000  # ListBuckets' MaxBuckets ceiling
 
 
 def _bucket_tags(clients: Clients, bucket: str) -> dict[str, str] | None:
@@ -70,8 +71,10 @@ def _prefetch(clients: Clients, refs: list[ResourceRef]) -> None:
 def _list(clients: Clients) -> Iterator[ResourceRef]:
     s3 = clients.client("s3")
     # A page size (MaxBuckets) makes S3 return each bucket's BucketRegion, saving a
-    # GetBucketLocation call per bucket.
-    for page in s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": 1000}):
+    # GetBucketLocation call per bucket. The largest page S3 allows also keeps accounts under the
+    # default quota of 10,000 buckets to one call, and clear of moto 5's ListBuckets, which cuts
+    # the list at MaxBuckets without a ContinuationToken (a sweep would lose the rest).
+    for page in s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": LIST_PAGE_SIZE}):
         for bucket in page.get("Buckets", []):
             name = bucket["Name"]
             region = bucket.get("BucketRegion") or bucket_region(clients, name)
