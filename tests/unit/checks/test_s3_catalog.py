@@ -460,6 +460,30 @@ def test_sensitive_fails_and_lists_every_gap(s3, sensitive_ai_bucket, aws):
     )
 
 
+def test_a_scanned_customer_key_is_not_described_again_for_the_bucket(
+    s3, sensitive_ai_bucket, customer_key, enable_logging, aws
+):
+    # "Describe each resource at most once per invocation": the scan describes the key it lists;
+    # the bucket check asking who manages it reuses that answer.
+    from aiwarden import engine
+    from aiwarden.registry import select
+
+    bucket = sensitive_ai_bucket()
+    encrypt(s3, bucket, "aws:kms", customer_key)
+    enable_versioning(s3, bucket)
+    enable_logging(bucket)
+    described: list[str] = []
+    aws.client("kms").meta.events.register(
+        "provide-client-params.kms.DescribeKey", lambda params, **_: described.append(params["KeyId"])
+    )
+
+    findings = engine.scan(aws, select([SENSITIVE, "kms_key_rotation_enabled"]))
+
+    assert {f.ref.resource_id: f.status for f in findings if f.check_id == SENSITIVE}[bucket] is Status.PASS
+    key_id = customer_key.rsplit("/", 1)[-1]
+    assert [k for k in described if k.endswith(key_id)] == [key_id]  # the listing's describe only
+
+
 @pytest.mark.parametrize("key_fixture", [None, "aws_managed_key"], ids=["default-aws-s3-key", "aws-managed"])
 def test_sensitive_fails_with_an_aws_managed_key(
     s3, sensitive_ai_bucket, enable_logging, aws, request, key_fixture

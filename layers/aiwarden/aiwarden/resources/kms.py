@@ -146,6 +146,8 @@ def key_manager(clients: Clients, key_id: str | None, region: str) -> str:
     key_region = region_of(key_id, region)
 
     def fetch() -> str:
+        if _described_customer_key(clients, key_id, key_region):
+            return CUSTOMER
         try:
             metadata = clients.client("kms", key_region).describe_key(KeyId=key_id)["KeyMetadata"]
         except ClientError as exc:
@@ -155,6 +157,23 @@ def key_manager(clients: Clients, key_id: str | None, region: str) -> str:
         return str(metadata.get("KeyManager", "AWS"))
 
     return str(clients.memo(("kms", "manager", key_region, key_id), fetch))
+
+
+def _described_customer_key(clients: Clients, key_id: str, region: str) -> bool:
+    """Whether this invocation already described ``key_id`` as a customer managed key (a scan
+    describes every key it lists): then the answer costs no second DescribeKey."""
+    from aiwarden.engine import describe, describe_key
+
+    match = re.fullmatch(r"arn:aws[\w-]*:kms:[\w-]+:(?P<account>\d{12}):key/(?P<id>.+)", key_id)
+    bare, account = (match["id"], match["account"]) if match else (key_id, clients.account_id)
+    if bare.startswith("alias/"):
+        return False
+    ref = ResourceRef(KEY, bare, region, account)
+    # describe() answers None for AWS managed and for deleted keys alike: only a Resource decides.
+    try:
+        return clients.known(describe_key(ref)) and describe(clients, ref) is not None
+    except Exception:
+        return False  # the describe failed: let DescribeKey answer (or fail) on its own
 
 
 KEY = register(
