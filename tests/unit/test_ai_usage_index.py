@@ -356,7 +356,8 @@ def test_a_missing_table_falls_back_with_the_same_findings(aws, estate, calls, c
         assert verdicts(bucket_event(), StateStore(aws.client("dynamodb"), "no-such-table")) == baseline
     ops = operations(calls.take())
     assert set(ops) >= SAGEMAKER_LISTINGS
-    assert ops["GetItem"] == 1 and ops["BatchWriteItem"] == 0  # broken: no attempt to write
+    # One marker read each for the usage index and the endpoint lineage index; broken: no writes.
+    assert ops["GetItem"] == 2 and ops["BatchWriteItem"] == 0
     assert "could not read the AI usage index" in caplog.text
 
 

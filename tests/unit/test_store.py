@@ -16,6 +16,7 @@ from aiwarden.resources.s3 import BUCKET
 from aiwarden.store import (
     Change,
     IndexedUse,
+    ServedBy,
     StateStore,
     StoreError,
     create_table,
@@ -589,3 +590,80 @@ def test_a_usage_item_this_code_did_not_write_is_an_error(store, dynamodb):
 def test_usage_items_must_outlive_the_refresh_interval(dynamodb):
     with pytest.raises(ValueError, match="usage_ttl"):
         StateStore(dynamodb, TABLE, usage_refresh=timedelta(days=3), usage_ttl=timedelta(days=1))
+
+
+# -- upstream resource -> SageMaker endpoints (lineage) index -------------------------------------
+
+
+def serves(name: str, endpoint: str, kind: str = "bucket", chain: str = "c0ffee") -> ServedBy:
+    return ServedBy(kind, name, endpoint, chain)
+
+
+def test_lineage_items_round_trip_in_batches_of_25(store, dynamodb):
+    items = [serves("models", f"e{i:02d}") for i in range(60)]
+    sizes: list[int] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sizes.append(len(params["RequestItems"][TABLE]))
+
+    dynamodb.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", record)
+    others = [serves("models", "e00", kind="role"), serves("other", "e00")]
+    assert store.put_served_by(ACCOUNT, REGION, [*items, *others, items[0]], now=datetime.now(UTC)) == 62
+    assert sizes == [25, 25, 12]
+    assert store.served_by(ACCOUNT, REGION, "bucket", "models") == items
+    assert store.served_by(ACCOUNT, REGION, "role", "models") == [serves("models", "e00", kind="role")]
+    assert store.served_by(ACCOUNT, REGION, "bucket", "nobody-serves-this") == []
+    assert store.served_by(ACCOUNT, "eu-west-1", "bucket", "models") == []
+    # Kept apart from the usage index of the same bucket.
+    assert store.bucket_usage(ACCOUNT, REGION, "models") == []
+
+
+def test_expired_lineage_items_are_left_out_before_dynamodb_deletes_them(store):
+    store.put_served_by(ACCOUNT, REGION, [serves("models", "old")], now=T0)
+    store.put_served_by(ACCOUNT, REGION, [serves("models", "new")], now=T0 + timedelta(days=2))
+    later = T0 + store.lineage_ttl + HOUR
+    assert [s.endpoint for s in store.served_by(ACCOUNT, REGION, "bucket", "models", now=later)] == ["new"]
+
+
+def test_the_lineage_index_is_fresh_only_within_the_refresh_interval(store):
+    assert not store.lineage_fresh(ACCOUNT, REGION, now=T0)
+    store.mark_lineage_built(ACCOUNT, REGION, now=T0)
+    assert store.lineage_fresh(ACCOUNT, REGION, now=T0 + store.lineage_refresh - HOUR)
+    assert not store.lineage_fresh(ACCOUNT, REGION, now=T0 + store.lineage_refresh + HOUR)
+    assert not store.lineage_fresh(ACCOUNT, "eu-west-1", now=T0)  # one marker per account and region
+    assert not store.usage_fresh(ACCOUNT, REGION, now=T0)  # and one per index
+    store.forget_lineage_built(ACCOUNT, REGION)
+    assert not store.lineage_fresh(ACCOUNT, REGION, now=T0)
+
+
+def test_unprocessed_lineage_items_are_retried_then_raise(store, dynamodb, monkeypatch):
+    monkeypatch.setattr("aiwarden.store.time.sleep", lambda _: None)
+    item = {"PutRequest": {"Item": {"pk": {"S": "SERVES#x"}, "sk": {"S": "e"}}}}
+    with Stubber(dynamodb) as stub:
+        stub.add_response("batch_write_item", {"UnprocessedItems": {TABLE: [item]}})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}})
+        store.put_served_by(ACCOUNT, REGION, [serves("models", "e")], now=T0)
+        for _ in range(5):
+            stub.add_response("batch_write_item", {"UnprocessedItems": {TABLE: [item]}})
+        with pytest.raises(StoreError, match=r"1 lineage item\(s\) left unprocessed"):
+            store.put_served_by(ACCOUNT, REGION, [serves("models", "e")], now=T0)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"sk": {"S": "e"}},  # no expiry
+        {"sk": {"S": "e"}, "expires_at": {"S": "tomorrow"}},
+        {"sk": {"S": "e"}, "expires_at": {"N": "9999999999"}, "chain": {"N": "1"}},
+    ],
+)
+def test_a_lineage_item_this_code_did_not_write_is_an_error(store, dynamodb, item):
+    pk = {"S": f"SERVES#{ACCOUNT}#{REGION}#bucket#models"}
+    dynamodb.put_item(TableName=TABLE, Item={"pk": pk, **item})
+    with pytest.raises(StoreError, match="malformed lineage item"):
+        store.served_by(ACCOUNT, REGION, "bucket", "models", now=T0)
+
+
+def test_lineage_items_must_outlive_the_refresh_interval(dynamodb):
+    with pytest.raises(ValueError, match="lineage_ttl"):
+        StateStore(dynamodb, TABLE, lineage_refresh=timedelta(days=3), lineage_ttl=timedelta(days=1))

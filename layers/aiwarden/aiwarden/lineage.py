@@ -14,7 +14,12 @@ endpoints share the bucket, role or repository.
 
 The other direction, from a changed bucket, role, repository, policy, endpoint configuration or
 model to the endpoints serving it, is ``FINDERS``: ``install_finders`` merges them into the
-endpoint type's ``upstream`` map. They resolve every endpoint of the region once per invocation.
+endpoint type's ``upstream`` map. Without a state table they resolve every endpoint of the region,
+once per invocation. With one (``clients.state``) they ask the lineage index there first: upstream
+resource -> the endpoints whose chain passes through it, so an event resolves only those endpoints
+again. The index names candidates, never verdicts: each candidate is resolved afresh and counts
+only if its chain still passes through the changed resource. Whenever it cannot answer (not rebuilt
+in full within a day, any error) the finders resolve every endpoint as before, which rebuilds it.
 
 Only the account's own resources are checked: artifacts in another account's bucket (JumpStart,
 shared model stores) and images in another registry (the AWS Deep Learning Containers, AWS
@@ -24,8 +29,12 @@ them.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +53,14 @@ from aiwarden.resources.sagemaker import (
     model_containers,
     model_package,
 )
+from aiwarden.store import ServedBy
 
 if TYPE_CHECKING:
     from aiwarden.clients import Clients
     from aiwarden.resources import Finder
+    from aiwarden.store import StateStore
+
+logger = logging.getLogger(__name__)
 
 # Dependency kinds, worded as the finding names them.
 BUCKET_KIND = "bucket"
@@ -111,6 +124,9 @@ class Resolved:
     dependencies: tuple[Dependency, ...] = ()
     # (path, why) for each point past which the chain cannot be traced (a link no longer exists)
     broken: tuple[tuple[str, str], ...] = ()
+    # Every model the configuration names, those that no longer exist included (``models`` has
+    # only those that do): the lineage index keeps the endpoint under each of them.
+    named_models: tuple[str, ...] = ()
 
 
 def resolve(clients: Clients, endpoint: Resource) -> Resolved:
@@ -135,7 +151,8 @@ def _resolve(clients: Clients, endpoint: Resource) -> Resolved:
     models: list[str] = []
     dependencies: list[Dependency] = []
     broken: list[tuple[str, str]] = []
-    for model_name in config_model_names(config.data):
+    named = config_model_names(config.data)
+    for model_name in named:
         path = f"endpoint {endpoint.name} serves model {model_name}"
         model = describe(clients, ResourceRef(MODEL, model_name, where.region, where.account))
         if model is None:
@@ -148,7 +165,11 @@ def _resolve(clients: Clients, endpoint: Resource) -> Resolved:
         dependencies += found
         broken += model_broken
     return Resolved(
-        config_name, tuple(models), tuple(dict.fromkeys(dependencies)), tuple(dict.fromkeys(broken))
+        config_name,
+        tuple(models),
+        tuple(dict.fromkeys(dependencies)),
+        tuple(dict.fromkeys(broken)),
+        tuple(named),
     )
 
 
@@ -272,6 +293,7 @@ def serving_chain(clients: Clients, endpoint: Resource) -> list[Link]:
     that no longer exists a ``broken`` link. API errors while resolving the chain itself (reading
     the endpoint configuration or a model) propagate."""
     resolved = resolve(clients, endpoint)
+    _index_endpoint(clients, endpoint.ref, resolved)
     links = [Link(path=path, note=why, broken=True) for path, why in resolved.broken]
     for dependency in resolved.dependencies:
         relation, summary = (text.format(name=dependency.name) for text in _RELATION[dependency.kind])
@@ -337,7 +359,8 @@ def upstream_checks() -> list[registry.Check]:
 
 
 def _index(clients: Clients) -> list[tuple[ResourceRef, Resolved]]:
-    """Every endpoint of the region with its resolved chain: listed once per invocation."""
+    """Every endpoint of the region with its resolved chain: listed once per invocation, and then
+    written to the lineage index when there is a state table."""
 
     def build() -> list[tuple[ResourceRef, Resolved]]:
         out = []
@@ -345,14 +368,29 @@ def _index(clients: Clients) -> list[tuple[ResourceRef, Resolved]]:
             endpoint = describe(clients, ref)
             if endpoint is not None:
                 out.append((endpoint.ref, resolve(clients, endpoint)))
+        stored = _stored(clients)
+        if stored is not None:
+            stored.rebuild(out)
         return out
 
-    index: list[tuple[ResourceRef, Resolved]] = clients.memo(("lineage", "endpoints", clients.region), build)
+    index: list[tuple[ResourceRef, Resolved]] = clients.memo(_every_endpoint_key(clients), build)
     return index
 
 
-def _endpoints_where(clients: Clients, uses: Callable[[Resolved], bool]) -> list[ResourceRef]:
-    return [ref for ref, resolved in _index(clients) if uses(resolved)]
+def _every_endpoint_key(clients: Clients) -> tuple[str, ...]:
+    return ("lineage", "endpoints", clients.region)
+
+
+def _endpoints_where(
+    clients: Clients, uses: Callable[[Resolved], bool], keys: Iterable[tuple[str, str]]
+) -> list[ResourceRef]:
+    """The endpoints of the region whose chain ``uses``: those the lineage index names under
+    ``keys`` ((index kind, name) pairs), resolved again, when the index can answer; else every
+    endpoint of the region."""
+    resolved = _from_index(clients, list(keys))
+    if resolved is None:
+        resolved = _index(clients)
+    return [ref for ref, chain in resolved if uses(chain)]
 
 
 def _depends_on(resolved: Resolved, kind: str, wanted: Callable[[Dependency], bool]) -> bool:
@@ -362,7 +400,9 @@ def _depends_on(resolved: Resolved, kind: str, wanted: Callable[[Dependency], bo
 def endpoints_using_bucket(clients: Clients, bucket: ResourceRef) -> list[ResourceRef]:
     """Lineage: endpoints serving a model whose artifacts are in ``bucket``."""
     return _endpoints_where(
-        clients, lambda r: _depends_on(r, BUCKET_KIND, lambda d: d.name == bucket.resource_id)
+        clients,
+        lambda r: _depends_on(r, BUCKET_KIND, lambda d: d.name == bucket.resource_id),
+        [(INDEX_KINDS[BUCKET_KIND], bucket.resource_id)],
     )
 
 
@@ -373,7 +413,9 @@ def _role_matches(role_names: set[str], account: str) -> Callable[[Dependency], 
 def endpoints_using_role(clients: Clients, role: ResourceRef) -> list[ResourceRef]:
     """Lineage: endpoints serving a model that runs as ``role``."""
     wanted = _role_matches({role.resource_id}, role.account)
-    return _endpoints_where(clients, lambda r: _depends_on(r, ROLE_KIND, wanted))
+    return _endpoints_where(
+        clients, lambda r: _depends_on(r, ROLE_KIND, wanted), [(INDEX_KINDS[ROLE_KIND], role.resource_id)]
+    )
 
 
 def endpoints_using_policy(clients: Clients, policy: ResourceRef) -> list[ResourceRef]:
@@ -386,7 +428,11 @@ def endpoints_using_policy(clients: Clients, policy: ResourceRef) -> list[Resour
     if not names:
         return []
     wanted = _role_matches(names, policy.account)
-    return _endpoints_where(clients, lambda r: _depends_on(r, ROLE_KIND, wanted))
+    return _endpoints_where(
+        clients,
+        lambda r: _depends_on(r, ROLE_KIND, wanted),
+        [(INDEX_KINDS[ROLE_KIND], name) for name in sorted(names)],
+    )
 
 
 def endpoints_using_repository(clients: Clients, repository: ResourceRef) -> list[ResourceRef]:
@@ -399,18 +445,26 @@ def endpoints_using_repository(clients: Clients, repository: ResourceRef) -> lis
             and d.account == repository.account
         )
 
-    return _endpoints_where(clients, lambda r: _depends_on(r, REPOSITORY_KIND, wanted))
+    return _endpoints_where(
+        clients,
+        lambda r: _depends_on(r, REPOSITORY_KIND, wanted),
+        [(INDEX_KINDS[REPOSITORY_KIND], repository.resource_id)],
+    )
 
 
 def endpoints_using_config(clients: Clients, config: ResourceRef) -> list[ResourceRef]:
     """Lineage: endpoints using the endpoint configuration (AWS Config item changes; endpoint
     configurations are immutable, so no CloudTrail call changes one in place)."""
-    return _endpoints_where(clients, lambda r: r.config == config.resource_id)
+    return _endpoints_where(
+        clients, lambda r: r.config == config.resource_id, [(CONFIG_INDEX_KIND, config.resource_id)]
+    )
 
 
 def endpoints_serving_model(clients: Clients, model: ResourceRef) -> list[ResourceRef]:
     """Lineage: endpoints serving the model (AWS Config item changes; models are immutable)."""
-    return _endpoints_where(clients, lambda r: model.resource_id in r.models)
+    return _endpoints_where(
+        clients, lambda r: model.resource_id in r.models, [(MODEL_INDEX_KIND, model.resource_id)]
+    )
 
 
 FINDERS: dict[str, Finder] = {
@@ -441,3 +495,201 @@ def install_finders(resource_type: ResourceType = ENDPOINT) -> None:
             resource_type.upstream[cfn_type] = finder
         elif current is not finder and finder not in getattr(current, "merged", ()):
             resource_type.upstream[cfn_type] = _union(current, finder)
+
+
+# --- the lineage index in the state table (aiwarden.store) ---------------------------------------
+# Items SERVES#<account>#<region>#<kind>#<name> / <endpoint name>: the endpoint's chain passes
+# through that resource. Kinds: the dependencies the finders match on, and the endpoint
+# configuration and models the chain passes through (images outside ECR are matched by no finder).
+INDEX_KINDS = {BUCKET_KIND: "bucket", ROLE_KIND: "role", REPOSITORY_KIND: "repository"}
+CONFIG_INDEX_KIND = "config"
+MODEL_INDEX_KIND = "model"
+# At most this many indexed endpoints are resolved at once.
+INDEX_WORKERS = 8
+# An invocation that has asked the index this often (an account-wide change naming every bucket)
+# resolves every endpoint instead: past some number of lookups one listing is cheaper.
+INDEX_MAX_LOOKUPS = 25
+ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62}")
+
+
+def index_keys(resolved: Resolved) -> list[tuple[str, str]]:
+    """(index kind, name) of everything the endpoint's chain passes through, as the finders ask."""
+    keys = [(CONFIG_INDEX_KIND, resolved.config)] if resolved.config else []
+    keys += [(MODEL_INDEX_KIND, name) for name in (*resolved.named_models, *resolved.models)]
+    keys += [(INDEX_KINDS[d.kind], d.name) for d in resolved.dependencies if d.kind in INDEX_KINDS]
+    return list(dict.fromkeys(keys))
+
+
+def chain_digest(keys: Iterable[tuple[str, str]]) -> str:
+    """A fingerprint of an endpoint's index keys: whether its items still tell its whole chain."""
+    text = "\n".join(sorted({f"{kind}#{name}" for kind, name in keys}))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _LineageIndex:
+    """The lineage index as one invocation sees it. Answers only while fresh and while nothing went
+    wrong with it in this invocation; after any failure the invocation resolves every endpoint and
+    writes nothing more but endpoints' own items (which, failing, drop the marker)."""
+
+    def __init__(self, clients: Clients, store: StateStore) -> None:
+        self.clients = clients
+        self.store = store
+        self.account = ""
+        self.region = clients.region
+        self.fresh = False
+        self.broken = False
+        self.adding = True  # False once an endpoint's write failed (the marker then dropped): no retries
+        self.lookups = 0
+        self._lock = threading.Lock()
+        # Endpoints not to add one by one: whose items this invocation wrote or found matching
+        # their chain, or which it resolved with every endpoint of the region for an upstream change.
+        self._current: set[str] = set()
+        try:
+            self.account = clients.account_id
+            self.fresh = store.lineage_fresh(self.account, self.region)
+        except Exception as exc:
+            self.fail("could not read the lineage index", exc)
+
+    @property
+    def usable(self) -> bool:
+        return self.fresh and not self.broken and self.lookups < INDEX_MAX_LOOKUPS
+
+    def fail(self, message: str, exc: BaseException, **extra: Any) -> None:
+        self.broken = True
+        logger.warning(
+            "%s; resolving every endpoint of the region instead: %r",
+            message,
+            exc,
+            extra={**extra, "region": self.region, "error": repr(exc)},
+        )
+
+    def current(self, endpoint: str) -> bool:
+        with self._lock:
+            return endpoint in self._current
+
+    def mark_current(self, endpoints: Iterable[str]) -> None:
+        with self._lock:
+            self._current.update(endpoints)
+
+    def lookup(self, kind: str, name: str) -> list[ServedBy] | None:
+        """The items under (kind, name), once per invocation; None when the index could not say."""
+
+        def query() -> list[ServedBy]:
+            with self._lock:
+                self.lookups += 1
+            items = self.store.served_by(self.account, self.region, kind, name)
+            for item in items:
+                if not ENDPOINT_NAME.fullmatch(item.endpoint):
+                    raise ValueError(f"lineage item for {kind} {name} names no endpoint: {item.endpoint!r}")
+            return items
+
+        try:
+            key = ("lineage", "served_by", self.region, kind, name)
+            found: list[ServedBy] = self.clients.memo(key, query)
+        except Exception as exc:  # an optimisation: any failure means every endpoint
+            self.fail("could not read the lineage index", exc, index_kind=kind, index_name=name)
+            return None
+        return found
+
+    def rebuild(self, endpoints: list[tuple[ResourceRef, Resolved]]) -> None:
+        """Write every endpoint's items, then the marker that vouches for them. A failure leaves
+        the marker as it was, so a stale index stays stale and the next event resolves again. These
+        endpoints were resolved for an upstream change, not their own: none is added one by one."""
+        self.mark_current(ref.resource_id for ref, _ in endpoints)
+        if self.broken:
+            return
+        try:
+            entries = [entry for ref, resolved in endpoints for entry in _entries(ref, resolved)]
+            written = self.store.put_served_by(self.account, self.region, entries)
+            self.store.mark_lineage_built(self.account, self.region)
+        except Exception as exc:
+            self.fail("could not write the lineage index", exc)
+            return
+        logger.info("lineage index rebuilt", extra={"region": self.region, "items": written})
+
+    def add(self, ref: ResourceRef, resolved: Resolved) -> None:
+        """Write an endpoint's items (a new or updated endpoint, or one whose chain changed since
+        it was indexed), so the next upstream event knows it without a rebuild. When that fails the
+        index is incomplete: this invocation resolves every endpoint, and the marker is dropped so
+        the next event rebuilds. Tried even after a failed read: an index left without the
+        endpoint would otherwise keep vouching for itself until the next rebuild."""
+        if not self.adding or self.current(ref.resource_id):
+            return
+        try:
+            self.store.put_served_by(ref.account, ref.region, _entries(ref, resolved))
+        except Exception as exc:
+            self.adding = False  # the table is not taking writes: one failure is enough to log
+            self.fail(f"could not add {ref} to the lineage index", exc, resource=str(ref))
+            try:
+                self.store.forget_lineage_built(ref.account, ref.region)
+            except Exception as forget_exc:
+                logger.warning(
+                    "could not mark the lineage index stale: %r",
+                    forget_exc,
+                    extra={"region": ref.region, "error": repr(forget_exc)},
+                )
+            return
+        self.mark_current([ref.resource_id])
+
+
+def _entries(ref: ResourceRef, resolved: Resolved) -> list[ServedBy]:
+    keys = index_keys(resolved)
+    chain = chain_digest(keys)
+    return [ServedBy(kind, name, ref.resource_id, chain) for kind, name in keys]
+
+
+def _stored(clients: Clients) -> _LineageIndex | None:
+    """The invocation's view of the lineage index (one marker read), None without a state table."""
+    store = clients.state
+    if store is None:
+        return None
+    index: _LineageIndex = clients.memo(
+        ("lineage", "index", clients.region), lambda: _LineageIndex(clients, store)
+    )
+    return index
+
+
+def _from_index(clients: Clients, keys: list[tuple[str, str]]) -> list[tuple[ResourceRef, Resolved]] | None:
+    """The endpoints the index names under ``keys``, each described and resolved again (deleted
+    ones drop out); None when the index cannot answer, or when this invocation resolved every
+    endpoint already (that answer is complete and costs nothing more)."""
+    if clients.state is None or clients.known(_every_endpoint_key(clients)):
+        return None
+    index = _stored(clients)
+    if index is None or not index.usable:
+        return None
+    chains: dict[str, str] = {}
+    for kind, name in keys:
+        found = index.lookup(kind, name)
+        if found is None:
+            return None
+        for item in found:
+            chains.setdefault(item.endpoint, item.chain)
+    refs = [ResourceRef(ENDPOINT, name, clients.region, clients.account_id) for name in sorted(chains)]
+
+    def again(ref: ResourceRef) -> tuple[ResourceRef, Resolved] | None:
+        endpoint = describe(clients, ref)
+        if endpoint is None:
+            return None
+        resolved = resolve(clients, endpoint)
+        if chain_digest(index_keys(resolved)) == chains[ref.resource_id]:
+            index.mark_current([ref.resource_id])
+        else:  # its chain changed since it was indexed: index what it passes through now
+            _index_endpoint(clients, endpoint.ref, resolved)
+        return endpoint.ref, resolved
+
+    if len(refs) > 1:
+        with ThreadPoolExecutor(max_workers=min(INDEX_WORKERS, len(refs))) as pool:
+            found_again = list(pool.map(again, refs))
+    else:
+        found_again = [again(ref) for ref in refs]
+    return [pair for pair in found_again if pair is not None]
+
+
+def _index_endpoint(clients: Clients, ref: ResourceRef, resolved: Resolved) -> None:
+    """Put an endpoint's items in the index, once per invocation, unless this invocation wrote them
+    already or found them matching its chain: for an endpoint resolved for its own verdict (its
+    CreateEndpoint or UpdateEndpoint event, a sweep) or whose chain changed since it was indexed."""
+    index = _stored(clients)
+    if index is not None and not index.current(ref.resource_id):
+        clients.memo(("lineage", "index_put", ref), lambda: index.add(ref, resolved))

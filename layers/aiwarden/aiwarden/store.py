@@ -15,6 +15,8 @@ pk                          sk                            what
 ``AUDIT#<resource key>``    ``<iso time>#<check>#<n>``    one remediation decision (TTL: 90 days)
 ``USES#<acct>#<rgn>#<b>``   ``<cfn type>#<name>``         an AI resource uses bucket b (TTL: 3 days)
 ``USES#<acct>#<rgn>``       ``BUILT``                     the usage index was rebuilt in full
+``SERVES#<a>#<r>#<k>#<n>``  ``<endpoint name>``           the endpoint's chain passes through n (TTL: 3 days)
+``SERVES#<acct>#<rgn>``     ``BUILT``                     the lineage index was rebuilt in full
 ==========================  ============================  ======================================
 
 The ``USES`` items are an index, bucket -> the SageMaker resources of a region that use it
@@ -22,6 +24,12 @@ The ``USES`` items are an index, bucket -> the SageMaker resources of a region t
 region. It is only ever a list of candidates: each is re-described before it counts, so an item
 left behind by a deleted model changes no verdict, and whenever the index cannot answer (no
 rebuild within ``usage_refresh``, an error) the caller computes the usage in full instead.
+
+The ``SERVES`` items are the same kind of index for AI lineage (aiwarden.lineage): an upstream
+resource (artifact bucket, execution role, ECR repository, endpoint configuration, model) -> the
+SageMaker endpoints of a region whose serving chain passes through it, so that an upstream event
+need not resolve every endpoint of the region. The same rules hold: candidates only, each endpoint
+resolved again before it counts, trusted only within ``lineage_refresh`` of a full rebuild.
 
 Every decision is a single conditional write, so two Lambda invocations racing on the same
 resource cannot both report a NEW_FAILURE: DynamoDB serialises writes to one item and the loser's
@@ -50,7 +58,7 @@ only a template can say)::
         SSESpecification: {SSEEnabled: true, SSEType: KMS, KMSMasterKeyId: !GetAtt WardenKey.Arn}
 
 The functions that use it need ``dynamodb:PutItem``, ``UpdateItem``, ``GetItem``, ``DeleteItem``,
-``Query`` and ``BatchWriteItem`` (the usage index's rebuild) on the table's ARN, and
+``Query`` and ``BatchWriteItem`` (the usage and lineage indexes' rebuilds) on the table's ARN, and
 ``kms:Decrypt``/``kms:GenerateDataKey`` on the key.
 """
 
@@ -134,6 +142,18 @@ class IndexedUse(NamedTuple):
     cfn_type: str
     name: str
     what: tuple[str, ...] = ()
+
+
+class ServedBy(NamedTuple):
+    """One lineage-index item: the serving chain of SageMaker endpoint ``endpoint`` passes through
+    the ``kind`` (``bucket``, ``role``, ``repository``, ``config``, ``model``) named ``name``.
+    ``chain`` fingerprints every dependency the endpoint had when the item was written, so a reader
+    that resolves the endpoint again can tell whether its items are still the whole story."""
+
+    kind: str
+    name: str
+    endpoint: str
+    chain: str = ""
 
 
 def resource_key(ref: ResourceRef) -> str:
@@ -249,6 +269,9 @@ class StateStore:
     # rebuilds longer, so a use no rebuild writes again (a deleted model) drops out by itself.
     usage_refresh: timedelta = timedelta(hours=24)
     usage_ttl: timedelta = timedelta(days=3)
+    # The same for the lineage index (upstream resource -> the endpoints serving it).
+    lineage_refresh: timedelta = timedelta(hours=24)
+    lineage_ttl: timedelta = timedelta(days=3)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
 
     def __post_init__(self) -> None:
@@ -260,6 +283,8 @@ class StateStore:
         if self.usage_ttl <= self.usage_refresh:
             # Otherwise items of the last rebuild could expire while its marker still vouches for them.
             raise ValueError("usage_ttl must be longer than usage_refresh")
+        if self.lineage_ttl <= self.lineage_refresh:
+            raise ValueError("lineage_ttl must be longer than lineage_refresh")
 
     @classmethod
     def from_env(cls, dynamodb: Any, table_name: str | None = None) -> StateStore:
@@ -611,7 +636,12 @@ class StateStore:
             }
             for use in uses
         }
-        requests = [{"PutRequest": {"Item": item}} for item in items.values()]
+        return self._put_batches(items.values(), "usage")
+
+    def _put_batches(self, items: Iterable[dict[str, Any]], what: str) -> int:
+        """PutItem ``items`` 25 per BatchWriteItem; items DynamoDB leaves unprocessed are retried
+        with backoff, then raise StoreError. Returns how many were written."""
+        requests = [{"PutRequest": {"Item": item}} for item in items]
         for start in range(0, len(requests), BATCH_WRITE):
             pending = requests[start : start + BATCH_WRITE]
             for attempt in range(BATCH_RETRIES + 1):
@@ -623,7 +653,7 @@ class StateStore:
                 if attempt < BATCH_RETRIES:
                     time.sleep(0.05 * 2**attempt)
             else:
-                raise StoreError(f"batch_write_item: {len(pending)} usage item(s) left unprocessed")
+                raise StoreError(f"batch_write_item: {len(pending)} {what} item(s) left unprocessed")
         return len(requests)
 
     def forget_usage_built(self, account: str, region: str) -> None:
@@ -644,5 +674,90 @@ class StateStore:
                     "sk": _s("BUILT"),
                     "built_at": _s(_iso(when)),
                     "expires_at": _n(_epoch(when + self.usage_ttl)),
+                },
+            )
+
+    # -- upstream resource -> SageMaker endpoints (lineage) index ----------------------------
+
+    @staticmethod
+    def _lineage_pk(account: str, region: str, kind: str | None = None, name: str | None = None) -> str:
+        return f"SERVES#{account}#{region}" + (f"#{kind}#{name}" if kind is not None else "")
+
+    def lineage_fresh(self, account: str, region: str, now: datetime | None = None) -> bool:
+        """True when the lineage index of ``account``/``region`` was rebuilt in full within
+        ``lineage_refresh``: only then may a resource's items stand for every endpoint serving it."""
+        when = _utc(now or self.clock())
+        with self._calls("get_item"):
+            item = self.dynamodb.get_item(
+                TableName=self.table_name,
+                Key={"pk": _s(self._lineage_pk(account, region)), "sk": _s("BUILT")},
+                ConsistentRead=True,
+            ).get("Item")
+        built = _time_attr(item, "built_at")
+        return built is not None and built > when - self.lineage_refresh
+
+    def served_by(
+        self, account: str, region: str, kind: str, name: str, now: datetime | None = None
+    ) -> list[ServedBy]:
+        """The endpoints indexed as serving through the ``kind`` ``name``, by endpoint name,
+        expired items left out (DynamoDB deletes them lazily). Raises StoreError for an item this
+        code did not write."""
+        when = _epoch(now or self.clock())
+        out: list[ServedBy] = []
+        for page in self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _s(self._lineage_pk(account, region, kind, name))},
+        ):
+            for item in page.get("Items", []):
+                try:
+                    expires = int(item["expires_at"]["N"])
+                    endpoint = str(item["sk"]["S"])
+                    chain = str(item["chain"]["S"]) if "chain" in item else ""
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise StoreError(f"malformed lineage item {item.get('sk')}: {exc!r}") from exc
+                if not endpoint:
+                    raise StoreError(f"malformed lineage item {item.get('sk')}")
+                if expires >= when:
+                    out.append(ServedBy(kind, name, endpoint, chain))
+        return out
+
+    def put_served_by(
+        self, account: str, region: str, entries: Iterable[ServedBy], now: datetime | None = None
+    ) -> int:
+        """Write (or overwrite: idempotent) lineage items, 25 per BatchWriteItem; returns how many.
+        Items DynamoDB leaves unprocessed are retried with backoff, then raise StoreError."""
+        when = _utc(now or self.clock())
+        expires = _n(_epoch(when + self.lineage_ttl))
+        items = {
+            (entry.kind, entry.name, entry.endpoint): {
+                "pk": _s(self._lineage_pk(account, region, entry.kind, entry.name)),
+                "sk": _s(entry.endpoint),
+                "chain": _s(entry.chain),
+                "indexed_at": _s(_iso(when)),
+                "expires_at": expires,
+            }
+            for entry in entries
+        }
+        return self._put_batches(items.values(), "lineage")
+
+    def forget_lineage_built(self, account: str, region: str) -> None:
+        """Drop the lineage marker: the index missed a write, so the next reader rebuilds it."""
+        with self._calls("delete_item"):
+            self.dynamodb.delete_item(
+                TableName=self.table_name,
+                Key={"pk": _s(self._lineage_pk(account, region)), "sk": _s("BUILT")},
+            )
+
+    def mark_lineage_built(self, account: str, region: str, now: datetime | None = None) -> None:
+        """Record a full rebuild of the lineage index: call it only after every item was written."""
+        when = _utc(now or self.clock())
+        with self._calls("put_item"):
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": _s(self._lineage_pk(account, region)),
+                    "sk": _s("BUILT"),
+                    "built_at": _s(_iso(when)),
+                    "expires_at": _n(_epoch(when + self.lineage_ttl)),
                 },
             )
