@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from aiwarden import clients as clients_module
 from aiwarden import engine
 from aiwarden.clients import Clients
 from aiwarden.model import Status
 from aiwarden.resources import bucket_usage
 from aiwarden.store import IndexedUse, StateStore, StoreError, create_table
 from tests.conftest import ACCOUNT, REGION, load_event
+from tests.unit.helpers import Calls, operations, record_calls
 
 TABLE = "aiwarden-state"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/aiw-sagemaker"
@@ -39,27 +37,6 @@ USES = (
 )
 
 
-class Calls:
-    """Every API call the clients make, with its parameters (botocore's before-parameter-build)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.made: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        with self._lock:
-            self.made.append((model.name, dict(params)))
-
-    def take(self) -> list[tuple[str, dict[str, Any]]]:
-        with self._lock:
-            made, self.made = self.made, []
-        return made
-
-
-def operations(made: list[tuple[str, dict[str, Any]]]) -> Counter[str]:
-    return Counter(name for name, _ in made)
-
-
 def described_models(made: list[tuple[str, dict[str, Any]]]) -> set[str]:
     return {params["ModelName"] for name, params in made if name == "DescribeModel"}
 
@@ -67,9 +44,7 @@ def described_models(made: list[tuple[str, dict[str, Any]]]) -> set[str]:
 @pytest.fixture
 def calls(aws: Clients) -> Calls:
     """Hooked into the client factory's session before any client exists, so every client counts."""
-    counter = Calls()
-    clients_module._session(None).events.register("before-parameter-build", counter)
-    return counter
+    return record_calls()
 
 
 @pytest.fixture

@@ -8,14 +8,11 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import threading
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from aiwarden import clients as clients_module
 from aiwarden import engine, lineage
 from aiwarden.clients import Clients
 from aiwarden.model import ResourceRef, Status
@@ -37,6 +34,7 @@ from tests.unit.checks.test_sagemaker_lineage import (
     deploy,
     make_bucket,
 )
+from tests.unit.helpers import Calls, operations, record_calls
 
 TABLE = "aiwarden-state"
 CHAIN = "sagemaker_endpoint_serving_chain_compliant"
@@ -62,27 +60,6 @@ EVERYTHING = json.dumps(
 )
 
 
-class Calls:
-    """Every API call the clients make, with its parameters (botocore's before-parameter-build)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.made: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        with self._lock:
-            self.made.append((model.name, dict(params)))
-
-    def take(self) -> list[tuple[str, dict[str, Any]]]:
-        with self._lock:
-            made, self.made = self.made, []
-        return made
-
-
-def operations(made: list[tuple[str, dict[str, Any]]]) -> Counter[str]:
-    return Counter(name for name, _ in made)
-
-
 def named(made: list[tuple[str, dict[str, Any]]], operation: str, param: str) -> set[str]:
     return {params[param] for name, params in made if name == operation}
 
@@ -90,9 +67,7 @@ def named(made: list[tuple[str, dict[str, Any]]], operation: str, param: str) ->
 @pytest.fixture
 def calls(aws: Clients) -> Calls:
     """Hooked into the client factory's session before any client exists, so every client counts."""
-    counter = Calls()
-    clients_module._session(None).events.register("before-parameter-build", counter)
-    return counter
+    return record_calls()
 
 
 @pytest.fixture
