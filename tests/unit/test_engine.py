@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
 
 import pytest
@@ -220,3 +221,55 @@ def test_a_sweep_lists_every_bucket_past_a_thousand(aws):
         s3.create_bucket(Bucket=name)
 
     assert {ref.resource_id for ref in BUCKET.list_refs(aws)} == names
+
+
+def test_bulk_reads_never_change_a_verdict(aws, monkeypatch):
+    """The demo estate plus a failing, exempt resource of every type that reads in bulk: a scan with
+    the bulk reads (ResourceType.prefetch) and one reading each resource alone agree exactly."""
+    from aiwarden.clients import Clients
+    from aiwarden.resources import RESOURCE_TYPES
+    from aiwarden_dev.estate import MOTO_BLIND_CHECKS, seed
+
+    seed(aws.client, ACCOUNT, REGION)
+    exempt = [{"Key": EXEMPT_TAG, "Value": "true"}]
+    aws.client("s3").create_bucket(Bucket="aiw-exempt-bucket")
+    aws.client("s3").put_bucket_tagging(Bucket="aiw-exempt-bucket", Tagging={"TagSet": exempt})
+    aws.client("kms").create_key(Tags=[{"TagKey": EXEMPT_TAG, "TagValue": "true"}])  # no rotation
+    aws.client("sagemaker").create_model(
+        ModelName="aiw-exempt-model",
+        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecution",
+        PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/x:1"},
+        Tags=exempt,
+    )
+    aws.client("ecr").create_repository(
+        repositoryName="aiw-exempt-repo", tags=[{"Key": EXEMPT_TAG, "Value": "true"}]
+    )
+    aws.client("iam").create_user(UserName="aiw-exempt-admin", Tags=exempt)
+    aws.client("iam").put_user_policy(
+        UserName="aiw-exempt-admin",
+        PolicyName="everything",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
+    )
+    checks = [c for c in all_checks() if c.id not in MOTO_BLIND_CHECKS]
+
+    def verdicts() -> list[tuple[str, str, str, str]]:
+        findings = engine.scan(Clients(REGION, account_id=ACCOUNT), checks)
+        return sorted((f.check_id, str(f.ref), f.status.value, f.reason) for f in findings)
+
+    bulk = verdicts()
+    with monkeypatch.context() as one_by_one:
+        for resource_type in RESOURCE_TYPES.values():
+            one_by_one.setattr(resource_type, "prefetch", None)
+        alone = verdicts()
+
+    assert bulk == alone
+    exempted = {resource for _, resource, status, _ in bulk if status == "EXEMPT"}
+    assert {
+        "AWS::S3::Bucket/aiw-exempt-bucket",
+        "AWS::SageMaker::Model/aiw-exempt-model",
+        "AWS::ECR::Repository/aiw-exempt-repo",
+        "AWS::IAM::User/aiw-exempt-admin",
+    } <= exempted
+    assert any(r.startswith("AWS::KMS::Key/") for r in exempted)
