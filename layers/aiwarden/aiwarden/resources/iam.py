@@ -354,6 +354,8 @@ def prefetch_roles(clients: Clients, refs: list[ResourceRef]) -> None:
     GetRolePolicy would return, from one GAAD page per 1000 roles instead of 3 or more calls per
     role. Stops paging once every requested role has been seen (a work item of 25 roles rarely
     needs the whole account). Roles not in GAAD (created since) are read one by one as before."""
+    from aiwarden.engine import describe_key  # lazy: import cycle
+
     pending = _by_name(refs)
     for page in _authorization_details(clients, ["Role"]):
         for detail in page.get("RoleDetailList") or []:
@@ -367,7 +369,7 @@ def prefetch_roles(clients: Clients, refs: list[ResourceRef]) -> None:
                     role = {k: detail[k] for k in ROLE_DETAIL_FIELDS if k in detail}
                     if not role["Tags"]:
                         del role["Tags"]  # GAAD says [] where GetRole leaves an untagged role's out
-                    clients.seed(("describe", ref), _role_resource(ref, role))
+                    clients.seed(describe_key(ref), _role_resource(ref, role))
             clients.seed(("iam", "attached", "role", name), _attached(detail))
             clients.seed(("iam", "inline", "role", name), _inline(detail, "RolePolicyList"))
             del pending[name]
@@ -416,6 +418,8 @@ def _describe_users_from_listings(
 ) -> None:
     """GetUser's answer from ListUsers (PasswordLastUsed) plus GAAD (Tags, PermissionsBoundary).
     The exemption tag must not be guessed: only users whose GAAD entry carries Tags qualify."""
+    from aiwarden.engine import describe_key  # lazy: import cycle
+
     describable = {name for name, detail in details.items() if "Tags" in detail}
 
     def describe_from(listed: dict[str, Any]) -> None:
@@ -425,7 +429,7 @@ def _describe_users_from_listings(
             if details[name].get(field):
                 user[field] = details[name][field]
         for ref in wanted[name]:
-            clients.seed(("describe", ref), _user_resource(ref, user))
+            clients.seed(describe_key(ref), _user_resource(ref, user))
         describable.discard(name)
 
     # A scan has just listed the users (_list keeps each record): no second ListUsers.

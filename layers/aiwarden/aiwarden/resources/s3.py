@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from collections.abc import Iterator
@@ -26,7 +25,6 @@ from aiwarden.resources import ResourceType, error_code, register, tagging, tags
 if TYPE_CHECKING:
     from aiwarden.clients import Clients
 
-logger = logging.getLogger(__name__)
 GONE = {"NoSuchBucket", "404", "NotFound"}
 LIST_PAGE_SIZE = 10_000  # ListBuckets' MaxBuckets ceiling
 

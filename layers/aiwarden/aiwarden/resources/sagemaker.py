@@ -466,15 +466,18 @@ def describe_named(
     clients: Clients, resource_type: ResourceType, name: str, like: ResourceRef
 ) -> Resource | None:
     """Describe another resource in ``like``'s account and region, sharing the engine's cache."""
-    ref = ResourceRef(resource_type, name, like.region, like.account)
-    return clients.memo(("describe", ref), lambda: resource_type.describe(clients, ref))  # type: ignore[no-any-return]
+    from aiwarden.engine import describe  # the engine's per-invocation cache (lazy: import cycle)
+
+    return describe(clients, ResourceRef(resource_type, name, like.region, like.account))
 
 
 def _endpoints_using_package(clients: Clients, package_ref: ResourceRef) -> Iterator[ResourceRef]:
     """Lineage: endpoints in this region serving a model built from ``package_ref``."""
+    from aiwarden.engine import describe
+
     wanted = (package_ref.arn or package_ref.resource_id).lower()
     for ref in ENDPOINT.list_refs(clients):
-        endpoint = clients.memo(("describe", ref), lambda ref=ref: ENDPOINT.describe(clients, ref))
+        endpoint = describe(clients, ref)
         if endpoint is None or not endpoint.data.get("EndpointConfigName"):
             continue
         config = describe_named(clients, ENDPOINT_CONFIG, endpoint.data["EndpointConfigName"], endpoint.ref)
