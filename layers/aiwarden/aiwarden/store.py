@@ -576,6 +576,34 @@ class StateStore:
             total += int(page.get("Count", 0))
         return total
 
+    # -- the freshness marker each index keeps (its pk, sk "BUILT") ---------------------------
+
+    def _built_within(self, pk: str, refresh: timedelta, now: datetime | None) -> bool:
+        when = _utc(now or self.clock())
+        with self._calls("get_item"):
+            item = self.dynamodb.get_item(
+                TableName=self.table_name, Key={"pk": _s(pk), "sk": _s("BUILT")}, ConsistentRead=True
+            ).get("Item")
+        built = _time_attr(item, "built_at")
+        return built is not None and built > when - refresh
+
+    def _forget_built(self, pk: str) -> None:
+        with self._calls("delete_item"):
+            self.dynamodb.delete_item(TableName=self.table_name, Key={"pk": _s(pk), "sk": _s("BUILT")})
+
+    def _mark_built(self, pk: str, ttl: timedelta, now: datetime | None) -> None:
+        when = _utc(now or self.clock())
+        with self._calls("put_item"):
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": _s(pk),
+                    "sk": _s("BUILT"),
+                    "built_at": _s(_iso(when)),
+                    "expires_at": _n(_epoch(when + ttl)),
+                },
+            )
+
     # -- bucket -> AI usage index -----------------------------------------------------------
 
     @staticmethod
@@ -585,15 +613,7 @@ class StateStore:
     def usage_fresh(self, account: str, region: str, now: datetime | None = None) -> bool:
         """True when the index of ``account``/``region`` was rebuilt in full within
         ``usage_refresh``: only then may a bucket's items stand for every AI resource using it."""
-        when = _utc(now or self.clock())
-        with self._calls("get_item"):
-            item = self.dynamodb.get_item(
-                TableName=self.table_name,
-                Key={"pk": _s(self._usage_pk(account, region)), "sk": _s("BUILT")},
-                ConsistentRead=True,
-            ).get("Item")
-        built = _time_attr(item, "built_at")
-        return built is not None and built > when - self.usage_refresh
+        return self._built_within(self._usage_pk(account, region), self.usage_refresh, now)
 
     def bucket_usage(
         self, account: str, region: str, bucket: str, now: datetime | None = None
@@ -658,24 +678,11 @@ class StateStore:
 
     def forget_usage_built(self, account: str, region: str) -> None:
         """Drop the marker: the index missed a write, so the next reader rebuilds it."""
-        with self._calls("delete_item"):
-            self.dynamodb.delete_item(
-                TableName=self.table_name, Key={"pk": _s(self._usage_pk(account, region)), "sk": _s("BUILT")}
-            )
+        self._forget_built(self._usage_pk(account, region))
 
     def mark_usage_built(self, account: str, region: str, now: datetime | None = None) -> None:
         """Record a full rebuild of the index: call it only after every item was written."""
-        when = _utc(now or self.clock())
-        with self._calls("put_item"):
-            self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item={
-                    "pk": _s(self._usage_pk(account, region)),
-                    "sk": _s("BUILT"),
-                    "built_at": _s(_iso(when)),
-                    "expires_at": _n(_epoch(when + self.usage_ttl)),
-                },
-            )
+        self._mark_built(self._usage_pk(account, region), self.usage_ttl, now)
 
     # -- upstream resource -> SageMaker endpoints (lineage) index ----------------------------
 
@@ -686,15 +693,7 @@ class StateStore:
     def lineage_fresh(self, account: str, region: str, now: datetime | None = None) -> bool:
         """True when the lineage index of ``account``/``region`` was rebuilt in full within
         ``lineage_refresh``: only then may a resource's items stand for every endpoint serving it."""
-        when = _utc(now or self.clock())
-        with self._calls("get_item"):
-            item = self.dynamodb.get_item(
-                TableName=self.table_name,
-                Key={"pk": _s(self._lineage_pk(account, region)), "sk": _s("BUILT")},
-                ConsistentRead=True,
-            ).get("Item")
-        built = _time_attr(item, "built_at")
-        return built is not None and built > when - self.lineage_refresh
+        return self._built_within(self._lineage_pk(account, region), self.lineage_refresh, now)
 
     def served_by(
         self, account: str, region: str, kind: str, name: str, now: datetime | None = None
@@ -742,22 +741,8 @@ class StateStore:
 
     def forget_lineage_built(self, account: str, region: str) -> None:
         """Drop the lineage marker: the index missed a write, so the next reader rebuilds it."""
-        with self._calls("delete_item"):
-            self.dynamodb.delete_item(
-                TableName=self.table_name,
-                Key={"pk": _s(self._lineage_pk(account, region)), "sk": _s("BUILT")},
-            )
+        self._forget_built(self._lineage_pk(account, region))
 
     def mark_lineage_built(self, account: str, region: str, now: datetime | None = None) -> None:
         """Record a full rebuild of the lineage index: call it only after every item was written."""
-        when = _utc(now or self.clock())
-        with self._calls("put_item"):
-            self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item={
-                    "pk": _s(self._lineage_pk(account, region)),
-                    "sk": _s("BUILT"),
-                    "built_at": _s(_iso(when)),
-                    "expires_at": _n(_epoch(when + self.lineage_ttl)),
-                },
-            )
+        self._mark_built(self._lineage_pk(account, region), self.lineage_ttl, now)
