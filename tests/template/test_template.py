@@ -32,6 +32,7 @@ PLUMBING = {
     "dynamodb:DeleteItem",
     "dynamodb:Query",
     "dynamodb:BatchWriteItem",  # the bucket -> AI usage index's rebuild
+    "dynamodb:BatchGetItem",  # stored verdicts a sweep compares AWS Config's recorded answers with
     "securityhub:BatchImportFindings",
 }
 FUNCTIONS = ("EvaluateFunction", "SweepFunction", "SweepWorkerFunction", "ConfigRuleFunction")
@@ -179,7 +180,7 @@ def test_functions_given_the_state_table_may_keep_the_ai_usage_index(function: s
     on_table = [
         st for st in function_statements(function) if st["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
     ]
-    index_actions = {"GetItem", "Query", "PutItem", "BatchWriteItem", "DeleteItem"}
+    index_actions = {"GetItem", "Query", "PutItem", "BatchWriteItem", "DeleteItem", "BatchGetItem"}
     assert {f"dynamodb:{a}" for a in index_actions} <= actions(on_table)
 
 

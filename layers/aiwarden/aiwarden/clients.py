@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -110,6 +111,15 @@ class Clients:
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._memo_lock = threading.Lock()
         self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        # Cache entries filled from AWS Config's recorded configuration rather than a live read,
+        # per resource (aiwarden.resources.recorded): the engine re-reads them live before a
+        # verdict built on them may change what the state table remembers.
+        self._recorded: dict[Any, set[tuple[Any, ...]]] = {}
+        self._recorded_keys: dict[tuple[Any, ...], Any] = {}
+        self._judged_from_record: set[tuple[str, Any]] = set()
+        # Per thread: the resources whose recorded entries the running check has read. A thread
+        # that is not noting (a helper pool inside a check, a fix) never sees recorded entries.
+        self._noting = threading.local()
 
     def client(self, service: str, region: str | None = None) -> Any:
         if self._session is None:
@@ -152,13 +162,12 @@ class Clients:
         """Compute ``key`` once per invocation, even when threads of a scan ask at once. A failure
         is remembered too, so five checks on a resource AWS refuses to describe cost one call."""
         with self._memo_lock:
-            if key not in self._memo:
-                lock = self._key_locks.setdefault(key, threading.Lock())
-            else:
+            if key in self._memo and self._visible(key):
                 return self._unwrap(self._memo[key])
+            lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:
             with self._memo_lock:
-                if key in self._memo:
+                if key in self._memo and self._visible(key):
                     return self._unwrap(self._memo[key])
             try:
                 value: Any = compute()
@@ -166,7 +175,25 @@ class Clients:
                 value = _Failure(exc)
             with self._memo_lock:
                 self._memo[key] = value
+                self._drop_recorded(key)
             return self._unwrap(value)
+
+    def _visible(self, key: tuple[Any, ...]) -> bool:
+        """Whether this thread may use the cached ``key`` (caller holds the memo lock): a live
+        value always; a recorded one only inside ``noting_recorded``, which notes its resource."""
+        resource = self._recorded_keys.get(key)
+        if resource is None:
+            return True
+        noted = getattr(self._noting, "resources", None)
+        if noted is None:
+            return False
+        noted.add(resource)
+        return True
+
+    def _drop_recorded(self, key: tuple[Any, ...]) -> None:
+        resource = self._recorded_keys.pop(key, None)
+        if resource is not None:
+            self._recorded.get(resource, set()).discard(key)
 
     def seed(self, key: tuple[Any, ...], value: Any) -> None:
         """Remember ``value`` for ``key`` unless something was computed already: a bulk read (a
@@ -174,6 +201,51 @@ class Clients:
         per-resource reads would otherwise fill one call at a time."""
         with self._memo_lock:
             self._memo.setdefault(key, value)
+
+    def seed_recorded(self, resource: Any, key: tuple[Any, ...], value: Any) -> None:
+        """``seed`` with a value taken from AWS Config's recorded configuration of ``resource``
+        (a ResourceRef). Recorded values can lag the resource, so only a check run inside
+        ``noting_recorded`` sees them, and the engine learns which of its verdicts rest on them."""
+        with self._memo_lock:
+            if key in self._memo:
+                return
+            self._memo[key] = value
+            self._recorded.setdefault(resource, set()).add(key)
+            self._recorded_keys[key] = resource
+
+    @contextmanager
+    def noting_recorded(self) -> Iterator[set[Any]]:
+        """Let this thread read recorded entries; yields the set of resources whose entries it read."""
+        previous = getattr(self._noting, "resources", None)
+        noted: set[Any] = set()
+        self._noting.resources = noted
+        try:
+            yield noted
+        finally:
+            self._noting.resources = previous
+
+    def forget_recorded(self, resources: Any) -> None:
+        """Drop the recorded entries of ``resources``: the next read of them is a live one."""
+        with self._memo_lock:
+            for resource in resources:
+                for key in self._recorded.pop(resource, set()):
+                    self._recorded_keys.pop(key, None)
+                    self._memo.pop(key, None)
+
+    def recorded_refs(self) -> set[Any]:
+        """Resources with cache entries that still come from a recorded configuration."""
+        with self._memo_lock:
+            return {resource for resource, keys in self._recorded.items() if keys}
+
+    def mark_judged_from_record(self, check_id: str, resource: Any) -> None:
+        """The verdict of ``check_id`` on ``resource`` rests on recorded entries (not re-read live)."""
+        with self._memo_lock:
+            self._judged_from_record.add((check_id, resource))
+
+    def judged_from_record(self, check_id: str, resource: Any) -> bool:
+        """True when that verdict may rest on a recorded configuration: remediation re-reads first."""
+        with self._memo_lock:
+            return (check_id, resource) in self._judged_from_record
 
     def known(self, key: tuple[Any, ...]) -> bool:
         with self._memo_lock:

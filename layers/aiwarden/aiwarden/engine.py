@@ -24,7 +24,7 @@ from aiwarden.model import EXEMPT_TAG, Finding, Resource, ResourceRef, Status, T
 from aiwarden.registry import Check, select
 from aiwarden.remediation import Policy, Remediator
 from aiwarden.resources import GLOBAL_REGION, error_code
-from aiwarden.store import TABLE_ENV, StateStore, Transition
+from aiwarden.store import TABLE_ENV, StateStore, StoreError, Transition, resource_key
 
 logger = logging.getLogger(__name__)
 
@@ -188,8 +188,67 @@ def evaluate(targets: Iterable[Target], clients: Clients, checks: list[Check] | 
                     seen.add((check.id, ref))
                     jobs.append((check, ref))
         _prefetch(jobs, clients)
-        findings.extend(pool.map(lambda job: run_check(job[0], job[1], clients), jobs))
+        evaluated = list(pool.map(lambda job: _run_noting(job[0], job[1], clients), jobs))
+        findings.extend(_confirm_recorded(evaluated, jobs, clients, pool))
     return sort_findings(findings)
+
+
+def _run_noting(check: Check, ref: ResourceRef, clients: Clients) -> tuple[Finding, set[ResourceRef]]:
+    """run_check, plus the resources whose recorded configuration (AWS Config items a bulk read
+    cached, aiwarden.resources.recorded) the verdict read: its own, or another's (a model's
+    verdict reads its artifact bucket's encryption)."""
+    with clients.noting_recorded() as read:
+        finding = run_check(check, ref, clients)
+    return finding, set(read)
+
+
+def _confirm_recorded(
+    evaluated: list[tuple[Finding, set[ResourceRef]]],
+    jobs: list[tuple[Check, ResourceRef]],
+    clients: Clients,
+    pool: ThreadPoolExecutor,
+) -> list[Finding]:
+    """Judge again from live reads every verdict that read a recorded configuration and would be
+    news to the state table: a status other than the stored one, a failure where none is stored,
+    a failure whose reminder is due, an error. A recorded item can lag the resource, and only news
+    leads to alerts and changes in memory; a verdict that merely confirms the stored one keeps the
+    saving. Without stored verdicts, all of them are news."""
+    findings = [finding for finding, _ in evaluated]
+    candidates = [(finding, read) for finding, read in evaluated if read]
+    if not candidates:
+        return findings
+    try:
+        keys = ((f.check_id, f.ref) for f, _ in candidates)
+        stored = clients.state.quiet_statuses(keys) if clients.state else None
+    except StoreError as exc:
+        logger.warning("stored verdicts unreadable; judging recorded resources live: %s", exc)
+        stored = None
+
+    def news(finding: Finding) -> bool:
+        if stored is None or finding.status is Status.ERROR:
+            return True
+        before = stored.get((finding.check_id, resource_key(finding.ref)))
+        return finding.status is Status.FAIL if before is None else before is not finding.status
+
+    again = []
+    for finding, read in candidates:
+        if news(finding):
+            again.append((finding, read))
+        else:
+            clients.mark_judged_from_record(finding.check_id, finding.ref)
+    if not again:
+        return findings
+    clients.forget_recorded(set().union(*(read for _, read in again)))
+    checks = {check.id: check for check, _ in jobs}
+    # Outside noting_recorded: whatever recorded entries are left, these reads are live.
+    live = pool.map(lambda f: run_check(checks[f.check_id], f.ref, clients), [f for f, _ in again])
+    replaced = {(f.check_id, f.ref): f for f in live}
+    logger.info(
+        "%d verdicts from recorded configuration were news; judged again live",
+        len(again),
+        extra={"confirmed_live": len(again), "from_record": len(candidates)},
+    )
+    return [replaced.get((f.check_id, f.ref), f) for f in findings]
 
 
 PREFETCH_MIN = 2  # one resource (an event's) is cheapest read on its own

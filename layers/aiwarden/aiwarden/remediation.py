@@ -196,10 +196,9 @@ class Remediator:
         resource = describe(self.read_clients, finding.ref)
         if resource is None:
             return result("skipped-gone", "the resource no longer exists")
-        if fix_.guard is not None:
-            refusal = fix_.guard(resource, self.policy, self.read_clients)
-            if refusal:
-                return result("skipped-guard", refusal)
+        refusal = fix_.guard(resource, self.policy, self.read_clients) if fix_.guard else None
+        if refusal:
+            return result("skipped-guard", refusal)
         if mode == "dry-run":
             note = "" if self.policy.allows(fix_) else " (not in the allow-list: enforce mode would skip it)"
             return result("would-remediate", f"dry-run: would {fix_.action}{note}")
@@ -207,6 +206,15 @@ class Remediator:
             extra = " (disruptive: name it explicitly)" if fix_.disruptive else ""
             return result(
                 "skipped-not-allowed", f"{finding.check_id} is not in the remediation allow-list{extra}"
+            )
+        now = self._live_status(check, finding)
+        if now is not None and now is not Status.FAIL:
+            # The verdict rested on a recorded configuration that lagged: nothing to fix, and
+            # the state table should remember the live PASS rather than the stale FAIL.
+            return result(
+                "skipped-stale",
+                f"the recorded configuration said failing, but a live read finds {now.value}: nothing to fix",
+                True if now is Status.PASS else None,
             )
         self._in_process[(finding.check_id, key)] = self._in_process.get((finding.check_id, key), 0) + 1
         try:
@@ -224,6 +232,13 @@ class Remediator:
             return result("remediated", detail, True)
         # The fix did what it could; what is left needs a person (or an opt-in fix).
         return result("partial", f"{detail}; the check still reports {after.value}: {finding.reason}", False)
+
+    def _live_status(self, check: Check, finding: Finding) -> Status | None:
+        """The check's live verdict when the finding may rest on AWS Config's recorded
+        configuration (aiwarden.resources.recorded), which can lag; None when it was read live."""
+        if not self.read_clients.judged_from_record(finding.check_id, finding.ref):
+            return None
+        return self._reevaluate(check, finding)
 
     def _reevaluate(self, check: Check, finding: Finding) -> Status:
         from aiwarden.engine import run_check

@@ -89,6 +89,7 @@ OUTCOMES = {
     "skipped-break-glass": "Not fixed: the change was made by a break-glass user",
     "skipped-severity": "Not fixed: below the severity that is remediated automatically",
     "skipped-gone": "Not fixed: the resource no longer exists",
+    "skipped-stale": "Not fixed: a live re-read found it no longer failing",
 }
 FLAGGED_ONLY = "Flagged only; remediation advice below."
 

@@ -58,7 +58,8 @@ only a template can say)::
         SSESpecification: {SSEEnabled: true, SSEType: KMS, KMSMasterKeyId: !GetAtt WardenKey.Arn}
 
 The functions that use it need ``dynamodb:PutItem``, ``UpdateItem``, ``GetItem``, ``DeleteItem``,
-``Query`` and ``BatchWriteItem`` (the usage and lineage indexes' rebuilds) on the table's ARN, and
+``Query``, ``BatchWriteItem`` (the usage and lineage indexes' rebuilds) and ``BatchGetItem`` (the
+stored verdicts a sweep compares AWS Config's answers with) on the table's ARN, and
 ``kms:Decrypt``/``kms:GenerateDataKey`` on the key.
 """
 
@@ -90,6 +91,7 @@ ATTEMPT_OUTCOMES = frozenset({"remediated", "failed"})
 AUDIT_FIELDS = ("check_id", "resource", "action", "mode", "outcome", "detail", "actor", "event_id")
 MAX_WORKERS = 8
 BATCH_WRITE = 25  # BatchWriteItem takes at most 25 items per call
+BATCH_GET = 100  # BatchGetItem takes at most 100 keys per call
 BATCH_RETRIES = 4  # rounds for items DynamoDB leaves unprocessed (throttling), with backoff
 
 
@@ -488,6 +490,52 @@ class StateStore:
                 for done in [pool.submit(run, indexes) for indexes in groups.values()]:
                     done.result()
         return [t for t in out if t is not None]
+
+    def quiet_statuses(
+        self, keys: Iterable[tuple[str, ResourceRef]], now: datetime | None = None
+    ) -> dict[tuple[str, str], Status]:
+        """The stored status of each (check id, resource) that recording the same status again
+        would not alert on, read 100 keys per BatchGetItem (strongly consistent). Left out: keys
+        with no item, and failures whose reminder is due (the same FAIL would alert). For judging
+        whether a verdict from AWS Config's recorded configuration is news
+        (aiwarden.resources.recorded): whatever is left out, a FAIL verdict is news."""
+        cutoff = _utc(now or self.clock()) - self.repeat_window
+        wanted = {(check_id, resource_key(ref)) for check_id, ref in keys}
+        requests = [
+            {"pk": _s(f"STATE#{resource}"), "sk": _s(f"CHECK#{check_id}")} for check_id, resource in wanted
+        ]
+        out: dict[tuple[str, str], Status] = {}
+        for start in range(0, len(requests), BATCH_GET):
+            pending = requests[start : start + BATCH_GET]
+            for attempt in range(BATCH_RETRIES + 1):
+                with self._calls("batch_get_item"):
+                    response = self.dynamodb.batch_get_item(
+                        RequestItems={
+                            self.table_name: {
+                                "Keys": pending,
+                                "ConsistentRead": True,
+                                "ProjectionExpression": "pk, sk, #status, last_alerted_at",
+                                "ExpressionAttributeNames": {"#status": "status"},
+                            }
+                        }
+                    )
+                for item in (response.get("Responses") or {}).get(self.table_name, []):
+                    status = _status(item)
+                    alerted = _time_attr(item, "last_alerted_at")
+                    if status is Status.FAIL and (alerted is None or alerted <= cutoff):
+                        continue  # a reminder is due: the same FAIL alerts again
+                    if status is not None:
+                        resource = item["pk"]["S"].removeprefix("STATE#")
+                        out[(item["sk"]["S"].removeprefix("CHECK#"), resource)] = status
+                unprocessed = (response.get("UnprocessedKeys") or {}).get(self.table_name) or {}
+                pending = unprocessed.get("Keys") or []
+                if not pending:
+                    break
+                if attempt < BATCH_RETRIES:
+                    time.sleep(0.05 * 2**attempt)
+            else:
+                raise StoreError(f"batch_get_item: {len(pending)} state key(s) left unprocessed")
+        return out
 
     def undo(self, transition: Transition) -> bool:
         """Put the state back as it was before ``transition``'s write, unless something wrote it

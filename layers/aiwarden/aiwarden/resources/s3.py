@@ -20,7 +20,7 @@ from aiwarden.policy import (
     statement_label,
     statements,
 )
-from aiwarden.resources import ResourceType, error_code, register, tagging, tags_from_list
+from aiwarden.resources import ResourceType, error_code, recorded, register, tagging, tags_from_list
 
 if TYPE_CHECKING:
     from aiwarden.clients import Clients
@@ -64,6 +64,102 @@ def _prefetch(clients: Clients, refs: list[ResourceRef]) -> None:
             return tagging.tags(clients, ref.arn, lambda: _bucket_tags(clients, ref.resource_id) or {})
 
         clients.seed(describe_key(ref), Resource(ref=ref, data={"Name": ref.resource_id}, tags=read_tags))
+    if recorded.enabled(clients):
+        for ref, items in recorded.supplementary(clients, refs).items():
+            for aspect, value in recorded_aspects(items).items():
+                clients.seed_recorded(ref, ("s3", aspect, ref.resource_id), value)
+
+
+_UNREADABLE = object()
+
+
+def _recorded_encryption(item: Any) -> Any:
+    rules = item.get("rules") if isinstance(item, dict) else None
+    if not isinstance(rules, list):
+        return _UNREADABLE
+    out = []
+    for rule in rules:
+        default = rule.get("applyServerSideEncryptionByDefault") if isinstance(rule, dict) else None
+        if not isinstance(default, dict) or not default.get("sseAlgorithm"):
+            return _UNREADABLE
+        applied: dict[str, Any] = {"SSEAlgorithm": default["sseAlgorithm"]}
+        if default.get("kmsMasterKeyID"):
+            applied["KMSMasterKeyID"] = default["kmsMasterKeyID"]
+        out.append(
+            {
+                "ApplyServerSideEncryptionByDefault": applied,
+                "BucketKeyEnabled": bool(rule.get("bucketKeyEnabled")),
+            }
+        )
+    return out
+
+
+# Config records versioning as the Java SDK's bucket versioning states: "Off" for a bucket that never had it.
+_RECORDED_VERSIONING = {"Off": "never enabled", "Enabled": "Enabled", "Suspended": "Suspended"}
+
+
+def _recorded_versioning(item: Any) -> Any:
+    status = item.get("status") if isinstance(item, dict) else None
+    return _RECORDED_VERSIONING.get(status, _UNREADABLE) if isinstance(status, str) else _UNREADABLE
+
+
+def _recorded_logging(item: Any) -> Any:
+    if not isinstance(item, dict) or "destinationBucketName" not in item:
+        return _UNREADABLE
+    if not item["destinationBucketName"]:
+        return None
+    return {"TargetBucket": item["destinationBucketName"], "TargetPrefix": item.get("logFilePrefix") or ""}
+
+
+def _recorded_policy(item: Any) -> Any:
+    if not isinstance(item, dict) or "policyText" not in item:
+        return _UNREADABLE
+    text = item["policyText"]
+    if text is None:
+        return None
+    try:
+        policy = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return _UNREADABLE
+    return policy if isinstance(policy, dict) else _UNREADABLE
+
+
+_RECORDED_PAB = {
+    "blockPublicAcls": "BlockPublicAcls",
+    "ignorePublicAcls": "IgnorePublicAcls",
+    "blockPublicPolicy": "BlockPublicPolicy",
+    "restrictPublicBuckets": "RestrictPublicBuckets",
+}
+
+
+def _recorded_public_access_block(item: Any) -> Any:
+    if not isinstance(item, dict) or not all(isinstance(item.get(name), bool) for name in _RECORDED_PAB):
+        return _UNREADABLE
+    return {field: item[name] for name, field in _RECORDED_PAB.items()}
+
+
+# Supplementary configuration item -> (the cache aspect the live read fills, its translation into
+# the live read's answer). An item Config leaves out is not read as "not configured": a bucket
+# without Block Public Access has no PublicAccessBlockConfiguration, but neither has an item
+# recorded before Config recorded that aspect, so absent or unreadable items are read live.
+RECORDED_ASPECTS = {
+    "ServerSideEncryptionConfiguration": ("encryption", _recorded_encryption),
+    "BucketVersioningConfiguration": ("versioning", _recorded_versioning),
+    "BucketLoggingConfiguration": ("logging", _recorded_logging),
+    "BucketPolicy": ("policy", _recorded_policy),
+    "PublicAccessBlockConfiguration": ("pab", _recorded_public_access_block),
+}
+
+
+def recorded_aspects(items: dict[str, Any]) -> dict[str, Any]:
+    """What a bucket's recorded supplementary configuration answers, in the live reads' shapes."""
+    out = {}
+    for name, (aspect, translate) in RECORDED_ASPECTS.items():
+        if name in items:
+            value = translate(items[name])
+            if value is not _UNREADABLE:
+                out[aspect] = value
+    return out
 
 
 def _list(clients: Clients) -> Iterator[ResourceRef]:
@@ -370,6 +466,7 @@ BUCKET = register(
             "s3:GetBucketLocation",
             "s3:GetBucketTagging",
             tagging.PERMISSION,
+            *recorded.PERMISSIONS,
         ),
         prefetch=_prefetch,
         # A model, endpoint configuration or training job that starts using a bucket makes it an AI bucket.
