@@ -363,7 +363,7 @@ def test_a_stale_item_cannot_accuse(aws, calls, store, shaped, monkeypatch, stor
     if stored is Status.PASS:
         store.record(replace(passing, status=Status.FAIL, reason="it failed once"))
         store.record(passing)
-    assert store.quiet_statuses([(TLS_CHECK, ref("bucket-1"))]) == (
+    assert store.statuses([(TLS_CHECK, ref("bucket-1"))]) == (
         {} if stored is None else {(TLS_CHECK, resource_key(ref("bucket-1"))): Status.PASS}
     )
     stale_items(monkeypatch, "bucket-1", BucketPolicy={"policyText": None})
@@ -885,7 +885,7 @@ def test_statuses_read_100_keys_per_call_and_leave_out_missing_items(aws, calls,
     calls.take()
 
     keys = [(TLS_CHECK, r) for r in refs]
-    got = store.quiet_statuses([*keys, *keys[:10]])  # a key asked twice is read once
+    got = store.statuses([*keys, *keys[:10]])  # a key asked twice is read once
     made = calls.take()
 
     assert got == expected
@@ -894,7 +894,7 @@ def test_statuses_read_100_keys_per_call_and_leave_out_missing_items(aws, calls,
     assert operations(made) == {"BatchGetItem": 3}
     assert sorted(len(r["Keys"]) for r in requests) == [50, 100, 100]
     assert all(r["ConsistentRead"] for r in requests)
-    assert store.quiet_statuses([]) == {}
+    assert store.statuses([]) == {}
     assert operations(calls.take()) == {}
 
 
@@ -939,7 +939,7 @@ def test_statuses_retry_unprocessed_keys(aws, store, sleeps):
     refs = [ref(f"bucket-{i}") for i in range(10)]
     store.record_many(failure(r) for r in refs)
     throttled = Throttled(aws.client("dynamodb"), rounds=1)
-    got = StateStore(throttled, TABLE).quiet_statuses((TLS_CHECK, r) for r in refs)
+    got = StateStore(throttled, TABLE).statuses((TLS_CHECK, r) for r in refs)
     assert got == {(TLS_CHECK, resource_key(r)): Status.FAIL for r in refs}
     assert throttled.sent == [10, 5]
     assert sleeps == [0.05]
@@ -948,14 +948,14 @@ def test_statuses_retry_unprocessed_keys(aws, store, sleeps):
 def test_statuses_raise_store_error_when_keys_stay_unprocessed(aws, store, sleeps):
     throttled = Throttled(aws.client("dynamodb"), rounds=None)
     with pytest.raises(StoreError, match="3 state key"):
-        StateStore(throttled, TABLE).quiet_statuses((TLS_CHECK, ref(f"bucket-{i}")) for i in range(3))
+        StateStore(throttled, TABLE).statuses((TLS_CHECK, ref(f"bucket-{i}")) for i in range(3))
     assert throttled.sent == [3] * (BATCH_RETRIES + 1)
     assert sleeps == [0.05 * 2**attempt for attempt in range(BATCH_RETRIES)]
 
 
 def test_statuses_raise_store_error_when_dynamodb_refuses(aws, calls):
     with pytest.raises(StoreError, match="batch_get_item: ResourceNotFoundException"):
-        StateStore(aws.client("dynamodb"), "no-such-table").quiet_statuses([(TLS_CHECK, ref("bucket-1"))])
+        StateStore(aws.client("dynamodb"), "no-such-table").statuses([(TLS_CHECK, ref("bucket-1"))])
 
 
 # --- 8. unreadable stored verdicts ---------------------------------------------------------------
@@ -980,7 +980,7 @@ def test_unreadable_stored_verdicts_mean_every_recorded_verdict_is_judged_live(
     def unreadable(keys: Any) -> Any:
         raise StoreError("batch_get_item: ProvisionedThroughputExceededException: slow down")
 
-    monkeypatch.setattr(store, "quiet_statuses", unreadable)
+    monkeypatch.setattr(store, "statuses", unreadable)
     calls.take()
     with caplog.at_level(logging.WARNING, logger="aiwarden"):
         found = engine.scan(state_clients(store), checks)
@@ -1120,28 +1120,67 @@ def test_a_stale_bucket_item_cannot_resolve_a_model_that_reads_it(aws, calls, st
     assert ("GetBucketEncryption", "models-1") in aspect_reads(calls.take())
 
 
-def test_a_failure_whose_reminder_is_due_is_judged_again_live(aws, calls, store, shaped):
-    """The same FAIL alerts again once the repeat window has passed, so its reason (which the
-    reminder carries) must come from a live read, not from an item that may lag."""
+def test_a_failure_that_goes_on_rests_on_the_record_even_when_its_reminder_is_due(aws, calls, store, shaped):
+    """Deliberate: only a change of status is news. A failure that goes on keeps its saving when
+    its reminder is due (a daily sweep with daily reminders would otherwise read every failing
+    bucket live every day); the reminder quotes the recorded item, minutes old at most."""
     s3 = aws.client("s3")
     for name in ("bucket-1", "bucket-2"):
         s3.create_bucket(Bucket=name)
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=SSE_S3)
     recorder(aws)
     checks = select([KMS_CHECK])
-    failing = verdict(engine.scan(aws, checks), KMS_CHECK, "bucket-1")
     long_ago = datetime.now(UTC) - store.repeat_window * 2
-    store.record(failing, now=long_ago)  # alerted a window ago: a reminder is due
-    store.record(verdict(engine.scan(aws, checks), KMS_CHECK, "bucket-2"))  # alerted just now
+    store.record_many(engine.scan(aws, checks), now=long_ago)  # alerted two windows ago
 
-    assert store.quiet_statuses([(KMS_CHECK, ref("bucket-1")), (KMS_CHECK, ref("bucket-2"))]) == {
-        (KMS_CHECK, resource_key(ref("bucket-2"))): Status.FAIL
-    }
     clients = state_clients(store)
     calls.take()
-    engine.scan(clients, checks)
-    reads = aspect_reads(calls.take())
-    assert ("GetBucketEncryption", "bucket-1") in reads
-    assert ("GetBucketEncryption", "bucket-2") not in reads
-    assert not clients.judged_from_record(KMS_CHECK, ref("bucket-1"))
-    assert clients.judged_from_record(KMS_CHECK, ref("bucket-2"))
+    found = engine.scan(clients, checks)
+    assert {f.status for f in found} == {Status.FAIL}
+    assert not {("GetBucketEncryption", "bucket-1"), ("GetBucketEncryption", "bucket-2")} & aspect_reads(
+        calls.take()
+    )
+    assert clients.judged_from_record(KMS_CHECK, ref("bucket-1"))
+    # ... and recording it sends the reminder, as a live verdict would.
+    assert [t.change.value for t in store.record_many(found)] == ["REMINDER", "REMINDER"]
+
+
+def _models_on(aws: Clients, buckets: dict[str, dict[str, Any]]) -> None:
+    s3 = aws.client("s3")
+    for index, (bucket, encryption) in enumerate(buckets.items()):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption)
+        aws.client("sagemaker").create_model(
+            ModelName=f"m{index}",
+            ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
+            PrimaryContainer={
+                "Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/x:1",
+                "ModelDataUrl": f"s3://{bucket}/m{index}/model.tar.gz",
+            },
+        )
+
+
+def test_a_model_work_item_reads_its_artifact_buckets_recorded_configuration_in_bulk(
+    aws, calls, store, shaped, monkeypatch
+):
+    """A sweep work item of models only (no bucket prefetch): the model prefetch takes the
+    artifact buckets' recorded items in one call; a stale one whose verdict would be news is
+    judged again live."""
+    _models_on(aws, {"models-1": SSE_S3, "models-2": SSE_KMS, "models-3": SSE_S3})
+    recorder(aws)
+    checks = select([MODEL_CHECK])
+    live = engine.scan(aws, checks)
+    store.record_many(live)
+
+    calls.take()
+    steady = engine.scan(state_clients(store), checks)
+    made = calls.take()
+    assert verdicts(steady) == verdicts(live)
+    assert operations(made)["BatchGetResourceConfig"] == 1
+    assert not {name for name, _ in aspect_reads(made)} & {"GetBucketEncryption"}
+
+    # models-2's item lags: it still says SSE-S3, so m1's PASS would turn FAIL: news, read live.
+    stale_items(monkeypatch, "models-2", ServerSideEncryptionConfiguration=RECORDED_SSE_S3)
+    again = engine.scan(state_clients(store), checks)
+    assert verdicts(again) == verdicts(live)
+    assert aspect_reads(calls.take()) == {("GetBucketEncryption", "models-2")}

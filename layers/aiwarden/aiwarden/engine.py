@@ -210,16 +210,17 @@ def _confirm_recorded(
 ) -> list[Finding]:
     """Judge again from live reads every verdict that read a recorded configuration and would be
     news to the state table: a status other than the stored one, a failure where none is stored,
-    a failure whose reminder is due, an error. A recorded item can lag the resource, and only news
-    leads to alerts and changes in memory; a verdict that merely confirms the stored one keeps the
-    saving. Without stored verdicts, all of them are news."""
+    an error. A recorded item can lag the resource, and news is what changes memory, raises or
+    resolves alerts and triggers fixes; a verdict that confirms the stored status keeps the saving
+    (a reminder of a failure that goes on may then quote the recorded item's details). Without
+    stored verdicts, all of them are news."""
     findings = [finding for finding, _ in evaluated]
     candidates = [(finding, read) for finding, read in evaluated if read]
     if not candidates:
         return findings
     try:
         keys = ((f.check_id, f.ref) for f, _ in candidates)
-        stored = clients.state.quiet_statuses(keys) if clients.state else None
+        stored = clients.state.statuses(keys) if clients.state else None
     except StoreError as exc:
         logger.warning("stored verdicts unreadable; judging recorded resources live: %s", exc)
         stored = None

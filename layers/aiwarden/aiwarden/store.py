@@ -491,15 +491,10 @@ class StateStore:
                     done.result()
         return [t for t in out if t is not None]
 
-    def quiet_statuses(
-        self, keys: Iterable[tuple[str, ResourceRef]], now: datetime | None = None
-    ) -> dict[tuple[str, str], Status]:
-        """The stored status of each (check id, resource) that recording the same status again
-        would not alert on, read 100 keys per BatchGetItem (strongly consistent). Left out: keys
-        with no item, and failures whose reminder is due (the same FAIL would alert). For judging
-        whether a verdict from AWS Config's recorded configuration is news
-        (aiwarden.resources.recorded): whatever is left out, a FAIL verdict is news."""
-        cutoff = _utc(now or self.clock()) - self.repeat_window
+    def statuses(self, keys: Iterable[tuple[str, ResourceRef]]) -> dict[tuple[str, str], Status]:
+        """The stored status of each (check id, resource), read 100 keys per BatchGetItem
+        (strongly consistent); a key with no item is left out. For judging whether a verdict
+        from AWS Config's recorded configuration is news (aiwarden.resources.recorded)."""
         wanted = {(check_id, resource_key(ref)) for check_id, ref in keys}
         requests = [
             {"pk": _s(f"STATE#{resource}"), "sk": _s(f"CHECK#{check_id}")} for check_id, resource in wanted
@@ -514,16 +509,13 @@ class StateStore:
                             self.table_name: {
                                 "Keys": pending,
                                 "ConsistentRead": True,
-                                "ProjectionExpression": "pk, sk, #status, last_alerted_at",
+                                "ProjectionExpression": "pk, sk, #status",
                                 "ExpressionAttributeNames": {"#status": "status"},
                             }
                         }
                     )
                 for item in (response.get("Responses") or {}).get(self.table_name, []):
                     status = _status(item)
-                    alerted = _time_attr(item, "last_alerted_at")
-                    if status is Status.FAIL and (alerted is None or alerted <= cutoff):
-                        continue  # a reminder is due: the same FAIL alerts again
                     if status is not None:
                         resource = item["pk"]["S"].removeprefix("STATE#")
                         out[(item["sk"]["S"].removeprefix("CHECK#"), resource)] = status

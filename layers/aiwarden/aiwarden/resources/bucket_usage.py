@@ -100,6 +100,31 @@ def _uses_of(resource: Resource) -> list[tuple[str, str]]:
     return []
 
 
+def prefetch_buckets_used(clients: Clients, refs: list[ResourceRef]) -> None:
+    """Part of the model, endpoint configuration and training job prefetch: their checks read the
+    settings of the buckets they use (is the artifact bucket encrypted?), one bucket at a time.
+    Where recorded reads are allowed (a sweep work item on Lambda, aiwarden.resources.recorded),
+    describe the resources first (the checks would, and the cache keeps it) and take their buckets'
+    recorded configuration in one bulk read, judged as the bucket type's own prefetch is."""
+    from aiwarden.engine import describe
+    from aiwarden.resources import recorded, s3
+
+    if not refs or not recorded.enabled(clients):
+        return
+
+    def described(ref: ResourceRef) -> Resource | None:
+        try:
+            return describe(clients, ref)
+        except Exception:  # the check reports it when it asks again (the cache keeps the error)
+            return None
+
+    with ThreadPoolExecutor(max_workers=min(INDEX_WORKERS, len(refs))) as pool:
+        resources = [r for r in pool.map(described, refs) if r is not None]
+    names = sorted({bucket for resource in resources for bucket, _ in _uses_of(resource)})
+    if names:
+        s3.seed_recorded_buckets(clients, list(s3.own_bucket_refs(clients, names, refs[0].account)))
+
+
 def _usage_types() -> list[ResourceType]:
     """The types whose resources use buckets, in the order uses are reported."""
     from aiwarden.resources.sagemaker import ENDPOINT_CONFIG, MODEL, TRAINING_JOB

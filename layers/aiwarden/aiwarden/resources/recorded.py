@@ -17,15 +17,18 @@ configuration is used only where that cannot happen:
 - only the aspects an item carries in a shape AI Warden reads (anything else is read live);
 - and every verdict that read it (the bucket's own, or another resource's, such as a model's
   verdict on its artifact bucket's encryption) and is news to the state table (a new failure, a
-  resolution, any change of status, a failure whose reminder is due, an error) is judged again
+  resolution, any change of status, an error) is judged again
   from live reads before it is recorded, alerted or remediated (``aiwarden.engine``); a fix in
   enforce mode re-reads live before acting (``aiwarden.remediation``). Only the threads that run
   checks see recorded values at all (``Clients.noting_recorded``). A recorded item can therefore
   only confirm what AI Warden already knew; it never changes a verdict.
 
-What it can leave behind: a verdict that stays the same keeps the reason the item gives, so the
-copy Security Hub holds of a finding that keeps failing may describe the item's version of the
-problem (say "versioning Suspended" where it is now "never enabled") until a live read changes it.
+What it can leave behind: a verdict whose status stays the same keeps the reason the item gives,
+so a reminder of a failure that goes on, or the copy Security Hub holds of it, may describe the
+item's version of the problem (say "versioning Suspended" where it is now "never enabled"): as
+current as Config's continuous recording, minutes. Confirming every reminder live instead would
+cost a daily sweep (the default, with the default 24-hour reminders) every saving on failing
+resources.
 
 Set ``AIWARDEN_CONFIG_READS=off`` to read every resource live in sweeps too.
 """

@@ -64,10 +64,18 @@ def _prefetch(clients: Clients, refs: list[ResourceRef]) -> None:
             return tagging.tags(clients, ref.arn, lambda: _bucket_tags(clients, ref.resource_id) or {})
 
         clients.seed(describe_key(ref), Resource(ref=ref, data={"Name": ref.resource_id}, tags=read_tags))
-    if recorded.enabled(clients):
-        for ref, items in recorded.supplementary(clients, refs).items():
-            for aspect, value in recorded_aspects(items).items():
-                clients.seed_recorded(ref, ("s3", aspect, ref.resource_id), value)
+    seed_recorded_buckets(clients, refs)
+
+
+def seed_recorded_buckets(clients: Clients, refs: list[ResourceRef]) -> None:
+    """Cache the bucket settings AWS Config's recorded items answer for ``refs``, where recorded
+    reads are allowed (aiwarden.resources.recorded): the bucket type's prefetch, and the prefetch
+    of AI resources whose checks read their artifact buckets' settings."""
+    if not refs or not recorded.enabled(clients):
+        return
+    for ref, items in recorded.supplementary(clients, refs).items():
+        for aspect, value in recorded_aspects(items).items():
+            clients.seed_recorded(ref, ("s3", aspect, ref.resource_id), value)
 
 
 _UNREADABLE = object()
@@ -405,7 +413,7 @@ def own_buckets(clients: Clients) -> dict[str, str]:
     return dict(clients.memo(("s3", "own_buckets"), fetch))
 
 
-def _own_bucket_refs(clients: Clients, names: list[str], account: str) -> Iterator[ResourceRef]:
+def own_bucket_refs(clients: Clients, names: list[str], account: str) -> Iterator[ResourceRef]:
     # Artifacts may live in buckets of other accounts (JumpStart, shared model stores): AI Warden
     # can neither read nor fix those, so lineage only follows to the account's own buckets.
     owned = own_buckets(clients)
@@ -422,7 +430,7 @@ def _buckets_of_model(clients: Clients, model_ref: ResourceRef) -> Iterator[Reso
     model = describe(clients, model_ref)
     if model is not None:
         bucket_usage.index_resource(clients, model)
-        yield from _own_bucket_refs(
+        yield from own_bucket_refs(
             clients, [b for b, _ in bucket_usage.model_uses(model.name, model.data)], model_ref.account
         )
 
@@ -435,7 +443,7 @@ def _buckets_of_training_job(clients: Clients, job_ref: ResourceRef) -> Iterator
     job = describe(clients, job_ref)
     if job is not None:
         bucket_usage.index_resource(clients, job)
-        yield from _own_bucket_refs(
+        yield from own_bucket_refs(
             clients, [b for b, _ in bucket_usage.training_job_uses(job.name, job.data)], job_ref.account
         )
 
@@ -449,7 +457,7 @@ def _buckets_of_endpoint_config(clients: Clients, config_ref: ResourceRef) -> It
     if config is not None:
         bucket_usage.index_resource(clients, config)
         uses = bucket_usage.endpoint_config_uses(config.name, config.data)
-        yield from _own_bucket_refs(clients, [b for b, _ in uses], config_ref.account)
+        yield from own_bucket_refs(clients, [b for b, _ in uses], config_ref.account)
 
 
 BUCKET = register(

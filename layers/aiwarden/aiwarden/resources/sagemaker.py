@@ -121,6 +121,13 @@ NOTEBOOK_INSTANCE = register(
     )
 )
 
+
+def _prefetch_with_buckets(clients: Clients, refs: list[ResourceRef]) -> None:
+    """Tags in bulk, and (sweeps with recorded reads) the buckets these resources use."""
+    tagging.announce_refs(clients, refs)
+    bucket_usage.prefetch_buckets_used(clients, refs)
+
+
 ENDPOINT_CONFIG = register(
     ResourceType(
         cfn_type="AWS::SageMaker::EndpointConfig",
@@ -139,7 +146,7 @@ ENDPOINT_CONFIG = register(
             tagging.PERMISSION,
         ),
         # The Tagging API serves this type's tags (Tag Editor lists it): many at once in bulk.
-        prefetch=tagging.announce_refs,
+        prefetch=_prefetch_with_buckets,
     )
 )
 
@@ -183,7 +190,7 @@ MODEL = register(
             tagging.PERMISSION,
         ),
         # The Tagging API serves this type's tags (Tag Editor lists it): many at once in bulk.
-        prefetch=tagging.announce_refs,
+        prefetch=_prefetch_with_buckets,
         upstream={"AWS::S3::Bucket": _models_using_bucket},
     )
 )
@@ -225,7 +232,7 @@ TRAINING_JOB = register(
             tagging.PERMISSION,
         ),
         # The Tagging API serves this type's tags (Tag Editor lists it): many at once in bulk.
-        prefetch=tagging.announce_refs,
+        prefetch=_prefetch_with_buckets,
     )
 )
 
