@@ -25,7 +25,7 @@ from aiwarden.resources import RESOURCE_TYPES
 
 logger = logging.getLogger(__name__)
 
-BATCH = 25  # resources per work item: one worker evaluates it well inside its timeout
+BATCH = 100  # resources per work item: one worker evaluates it well inside its timeout (see template)
 KIND = "aiwarden.sweep-batch"
 QUEUE_ENV = "AIWARDEN_SWEEP_QUEUE_URL"
 
