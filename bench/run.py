@@ -4,14 +4,19 @@
    scan, at several estate sizes, counted with botocore's ``before-call`` hook, broken down by
    operation, with wall time and peak memory. Each size runs in a fresh process on in-process moto
    (``mock_aws``) so memory figures do not leak between sizes.
-2. Handler cold start: importing functions/<f>/app.py in a fresh interpreter (python3.13 when pyenv
+2. The Lambda sweep (up to 1,000 resources unless --sizes asks), with a state table: plan, then work
+   items (``sweep.BATCH`` resources) each evaluated with fresh Clients, first on an empty table, then
+   with the verdicts stored (AWS Config's recorded bucket settings trusted where they are no news), the same
+   with ``AIWARDEN_CONFIG_READS=off``, and a day later (reminders due); estate reads, DynamoDB reads
+   and writes apart, verdicts compared.
+3. Handler cold start: importing functions/<f>/app.py in a fresh interpreter (python3.13 when pyenv
    has it) laid out as Lambda has it (function, layer, runtime boto3), with the layer's bytecode
    compiled and without (as ``sam build`` ships it), plus where the import time goes.
-3. Event-to-alert latency on the embedded default (a moto server): CloudTrail record -> PutEvents ->
+4. Event-to-alert latency on the embedded default (a moto server): CloudTrail record -> PutEvents ->
    the template's rules -> evaluate handler -> SNS -> subscriber queue.
-4. Package sizes after ``sam build``.
+5. Package sizes after ``sam build``.
 
-Run with ``make bench`` (everything, about 5 minutes on 2 cores) or e.g.
+Run with ``make bench`` (everything, about 7 minutes on 2 cores) or e.g.
 ``python bench/run.py --quick`` / ``--sizes 100,1000 --only api``. No network beyond 127.0.0.1.
 """
 
@@ -37,7 +42,7 @@ import threading
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +52,11 @@ ACCOUNT = "123456789012"  # moto's default account, the one the sample events na
 REGION = "us-east-1"
 DEFAULT_SIZES = (100, 1000, 5000)
 QUICK_SIZES = (100, 1000)
-SECTIONS = ("api", "cold", "latency", "sizes")
+# The sweep section evaluates every size four times, recording each verdict on moto's DynamoDB: at
+# 5,000 it takes about 15 minutes on 2 cores (1,000: 2), so by default it stops at 1,000; ask for
+# more with --sizes. Its calls per resource hardly move between 1,000 and 5,000.
+SWEEP_DEFAULT_MAX = 1000
+SECTIONS = ("api", "sweep", "cold", "latency", "sizes")
 # The issue's goal for a full scan with every check on, and the best peer's figure today.
 GOAL_CALLS_PER_RESOURCE = 2.0
 PEER_CALLS_PER_RESOURCE = 3.5
@@ -600,6 +609,364 @@ def print_events(results: list[dict[str, Any]]) -> None:
         )
 
 
+# --- the Lambda sweep, with the state table and AWS Config's recorded configuration ----------------
+
+# (key, label, AIWARDEN_CONFIG_READS, hours the state table's clock runs ahead): the passes of the sweep
+# section, in the order they run. "day" is a later sweep once the repeat window has passed: the
+# template's defaults (a daily SweepSchedule, RepeatAlertHours 24) put each sweep at the window's
+# edge, 25 hours puts it past. The stored failures' reminders are then due (a reminder is not news to
+# the engine: a failure that goes on keeps resting on the record), and the usage index is a day old.
+SWEEP_PASSES = (
+    ("first", "pass 1: first sweep, empty table", None, 0),
+    ("steady", "pass 2: within the repeat window", None, 0),
+    ("live", "pass 2, AIWARDEN_CONFIG_READS=off", "off", 0),
+    ("day", "pass 2 a day later (reminders due)", None, 25),
+)
+DYNAMODB = "DynamoDB:"
+DYNAMODB_READS = {"DynamoDB:Query", "DynamoDB:GetItem", "DynamoDB:BatchGetItem", "DynamoDB:Scan"}
+
+
+class ConfirmedLive(logging.Filter):
+    """Sums what the engine logs when verdicts built on a recorded configuration were news
+    (``engine._confirm_recorded``: judged again live), and lets no record through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.counts["confirmed_live"] += int(getattr(record, "confirmed_live", 0))
+        return False
+
+    def take(self) -> dict[str, int]:
+        counts, self.counts = self.counts, Counter()
+        return {"confirmed_live": counts["confirmed_live"]}
+
+
+@contextlib.contextmanager
+def environment(name: str, value: str | None) -> Iterator[None]:
+    """``name`` set to ``value`` (None: unset) for the block, as it was afterwards."""
+    before = os.environ.pop(name, None)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+        if before is not None:
+            os.environ[name] = before
+
+
+def split_calls(calls: dict[str, int]) -> dict[str, int]:
+    """Estate reads on AWS (no DynamoDB, no moto-only calls), DynamoDB reads and writes, moto-only."""
+    out = dict.fromkeys(("estate", "ddb_reads", "ddb_writes", "moto_only"), 0)
+    for op, n in calls.items():
+        if op.startswith(MOTO_ONLY_PREFIX):
+            out["moto_only"] += n
+        elif op in DYNAMODB_READS:
+            out["ddb_reads"] += n
+        elif op.startswith(DYNAMODB):
+            out["ddb_writes"] += n
+        else:
+            out["estate"] += n
+    return out
+
+
+def verdicts(findings: list[Any]) -> list[tuple[str, str, str, str]]:
+    """(check id, resource type, resource, status) of each finding: what verdict equality compares."""
+    return sorted((f.check_id, f.ref.type.cfn_type, f.ref.resource_id, f.status.value) for f in findings)
+
+
+def sweep_pass(
+    items: list[dict[str, Any]], checks: list[Any], counter: CallCounter, log: ConfirmedLive, ahead: float
+) -> tuple[dict[str, Any], list[Any]]:
+    """Every work item as a sweep worker runs it: fresh Clients with the state table (its clock
+    ``ahead`` hours in the future), evaluate, then record the verdicts. Returns (figures, findings)."""
+    from datetime import UTC, datetime, timedelta
+
+    from aiwarden import engine, sweep
+    from aiwarden.clients import Clients
+    from aiwarden.store import StateStore
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + timedelta(hours=ahead)
+
+    evaluation: Counter[str] = Counter()
+    recording: Counter[str] = Counter()
+    by_type: dict[str, dict[str, Any]] = {}
+    findings: list[Any] = []
+    kept = 0  # verdicts that rest on AWS Config's recorded configuration (not judged again live)
+    counter.take()
+    log.take()
+    started = time.perf_counter()
+    for item in items:
+        clients = Clients(REGION, account_id=ACCOUNT)  # as Runtime.clients builds them per invocation
+        clients.state = StateStore(clients.client("dynamodb"), BENCH_TABLE, clock=clock)
+        invocation = sweep.invocation_for(item)
+        item_started = time.perf_counter()
+        result = engine.run(invocation, clients, checks)
+        calls = moto_only_in_scan(counter.take())
+        kept += sum(1 for f in result.findings if clients.judged_from_record(f.check_id, f.ref))
+        evaluation.update(calls)
+        kind = by_type.setdefault(
+            item["resource_type"], {"items": 0, "resources": 0, "seconds": 0.0, "calls": Counter()}
+        )
+        kind["items"] += 1
+        kind["seconds"] += time.perf_counter() - item_started
+        kind["resources"] += len(item["resources"] or ())
+        kind["calls"].update(calls)
+        clients.state.record_many(result.findings)
+        recording.update(counter.take())
+        findings.extend(result.findings)
+    figures = {
+        "calls": dict(evaluation),
+        "record_calls": dict(recording),
+        "seconds": time.perf_counter() - started,
+        "by_item_type": {kind: {**v, "calls": dict(v["calls"])} for kind, v in by_type.items()},
+        "kept": kept,
+        "findings": len(findings),
+        "statuses": Counter(f.status.value for f in findings),
+        **log.take(),
+    }
+    return figures, findings
+
+
+def sweep_run(size: int) -> dict[str, Any]:
+    """Seed the scan section's estate, then sweep it as Lambda does, with a state table on moto:
+    plan, then each work item with fresh Clients, once per SWEEP_PASSES. moto is patched so
+    AWS Config's bucket items carry what AWS's carry. Meant to run in a process of its own."""
+    from moto import mock_aws
+
+    from aiwarden import engine, sweep
+    from aiwarden.clients import Clients, reset_client_cache
+    from aiwarden.resources import recorded
+    from aiwarden.store import create_table
+    from aiwarden_dev.estate import seed
+    from aiwarden_dev.moto_config import aws_shaped_bucket_items
+
+    fake_credentials()
+    logging.getLogger("aiwarden").setLevel(logging.CRITICAL)  # keep warnings out of the figures
+    log = ConfirmedLive()
+    engine_log = logging.getLogger("aiwarden.engine")
+    engine_log.setLevel(logging.INFO)
+    engine_log.addFilter(log)
+    checks = enabled_checks()
+    passes: dict[str, Any] = {}
+    found: dict[str, list[Any]] = {}
+    with mock_aws(), aws_shaped_bucket_items():
+        reset_client_cache()
+        counter = count_calls()
+        aws = Clients(REGION, account_id=ACCOUNT)
+        started = time.perf_counter()
+        estate = seed(aws.client, ACCOUNT, REGION)
+        seeded = BulkEstate(aws.client, size, estate.kms_key_arn).seed()
+        create_table(aws.client("dynamodb"), BENCH_TABLE)
+        seed_seconds = time.perf_counter() - started
+        progress(f"sweep @{size}: seeded in {seed_seconds:.0f} s; the CLI scan for reference")
+        counter.take()
+        started = time.perf_counter()
+        scanned = engine.scan(Clients(REGION, account_id=ACCOUNT), checks)
+        scan_seconds = time.perf_counter() - started
+        scan_calls = moto_only_in_scan(counter.take())
+        started = time.perf_counter()
+        planned = sweep.plan(Clients(REGION, account_id=ACCOUNT), checks)  # as handle_schedule: no table
+        plan_seconds = time.perf_counter() - started
+        plan_calls = moto_only_in_scan(counter.take())
+        for key, label, reads, ahead in SWEEP_PASSES:
+            progress(f"sweep @{size}: {label}, {len(planned.items)} work items")
+            with environment(recorded.ENV, reads):
+                passes[key], found[key] = sweep_pass(planned.items, checks, counter, log, ahead)
+        reset_client_cache()
+    engine_log.removeFilter(log)
+    same = {key: verdicts(found[key]) == verdicts(found["live"]) for key in found}
+    same["scan"] = verdicts(scanned) == verdicts(found["live"])
+    for key in ("steady", "day"):
+        if not same[key]:
+            on, live = set(verdicts(found[key])), set(verdicts(found["live"]))
+            for line in sorted(on ^ live)[:20]:
+                print(f"  {'reads on ' if line in on else 'reads off'}: {line}", file=sys.stderr)
+            raise SystemExit(f"sweep @{size}: the {key} pass's verdicts differ from those with reads off")
+    evaluated = resources_evaluated(found["live"])
+    return {
+        "size": size,
+        "seeded": seeded,
+        "checks": len(checks),
+        "seed_seconds": seed_seconds,
+        "resources": len(evaluated),
+        "by_service": dict(Counter(service_key(cfn_type) for cfn_type, _ in evaluated)),
+        "items": len(planned.items),
+        "listed": planned.resources,
+        "listing_errors": planned.listing_errors,
+        "plan_calls": dict(plan_calls),
+        "plan_seconds": plan_seconds,
+        "scan_calls": dict(scan_calls),
+        "scan_seconds": scan_seconds,
+        "passes": passes,
+        "same_verdicts": same,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def per(n: float, resources: int) -> str:
+    return f"{n / resources:.3f}" if resources else "-"
+
+
+SWEEP_NOTES = (
+    "aiwarden.sweep.plan lists every checked type into work items of up to 100 resources of one type; each",
+    "item is evaluated as a sweep worker does (engine.run with fresh Clients sharing the state table), its",
+    "verdicts recorded after. In-process moto, the scan section's estate, AWS Config's recorder recording",
+    "continuously; moto patched with aiwarden_dev.moto_config.aws_shaped_bucket_items() so its bucket",
+    "configuration items carry encryption and versioning and send JSON strings, as AWS's do (plain moto's",
+    "would leave those aspects to live reads). Per resource evaluated; a sweep is its plan plus its items.",
+    "estate: reads of the estate on AWS (moto-only calls left out, as in the scan); ddb rd: the table's",
+    "Query/GetItem/BatchGetItem (usage and lineage indexes, stored verdicts); reads = estate + ddb rd.",
+    "writes: UpdateItem recording verdicts plus index writes: bookkeeping, counted in no reads figure.",
+    "kept: verdicts that read AWS Config's recorded configuration and stand on it (no news to the table);",
+    "re-judged: verdicts that read it and were news (new failure, any change of status), judged again live.",
+)
+
+
+def sweep_row(label: str, calls: dict[str, int], writes: int | None, res: int, tail: str) -> str:
+    c = split_calls(calls)
+    reads = c["estate"] + c["ddb_reads"]
+    ddb = f"{c['ddb_reads']:>6} {per(c['ddb_reads'], res):>6}" if writes is not None else " " * 13
+    wrote = f"{writes:>6} {per(writes, res):>6}" if writes is not None else " " * 13
+    return (
+        f"  {label:<34} {c['estate']:>7} {per(c['estate'], res):>6} {ddb} {reads:>7} {per(reads, res):>6}  "
+        f"{wrote} {c['moto_only']:>9} {tail}"
+    )
+
+
+def print_sweep(results: list[dict[str, Any]], seconds: float) -> None:
+    print(f"\nLambda sweep with the state table, {results[0]['checks']} checks (as the scan section's)")
+    for line in SWEEP_NOTES:
+        print(f"  {line}")
+    print(
+        f"  {'seeded':>6} {'evaluated':>9} {'items':>5}  {'':<34} {'estate':>7} {'/res':>6} {'ddb rd':>6} "
+        f"{'/res':>6} {'reads':>7} {'/res':>6}  {'writes':>6} {'/res':>6} {'moto-only':>9} "
+        f"{'kept':>6} {'re-judged':>9} {'s':>6}"
+    )
+    for r in results:
+        res = r["resources"]
+        lead = f"  {r['size']:>6} {res:>9} {r['items']:>5}"
+        blank = " " * len(lead)
+        tail = f"{'':>6} {'':>9} {r['scan_seconds']:>6.1f}"
+        print(lead + sweep_row("CLI scan, no table (reference)", r["scan_calls"], None, res, tail))
+        tail = f"{'':>6} {'':>9} {r['plan_seconds']:>6.1f}"
+        print(blank + sweep_row("plan (listing only)", r["plan_calls"], None, res, tail))
+        for key, label, _, _ in SWEEP_PASSES:
+            p = r["passes"][key]
+            calls = Counter(r["plan_calls"]) + Counter(p["calls"])
+            writes = split_calls(calls)["ddb_writes"] + split_calls(p["record_calls"])["ddb_writes"]
+            tail = f"{p['kept']:>6} {p['confirmed_live']:>9} {p['seconds']:>6.1f}"
+            print(blank + sweep_row(label, calls, writes, res, tail))
+    for r in results:
+        same = r["same_verdicts"]
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(r["passes"]["live"]["statuses"].items()))
+        equal = ", ".join(
+            f"{label.split(':')[0]} {'yes' if same[key] else 'NO'}"
+            for key, label, _, _ in (*SWEEP_PASSES, ("scan", "CLI scan", None, 0))
+            if key != "live"
+        )
+        print(
+            f"  @{r['size']}: verdicts (check, resource, status) equal to those with reads off: {equal} "
+            f"({statuses}); listed {r['listed']}, listing errors {len(r['listing_errors'])}; "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB"
+        )
+    print_sweep_services(results)
+    print_sweep_item_types(results)
+    print_sweep_operations(results)
+    print(f"\n  sweep section wall time: {seconds:.0f} s (seeding and the reference scan included)")
+
+
+def sweep_columns(r: dict[str, Any]) -> list[tuple[str, Counter[str]]]:
+    """(heading, calls) per column of the breakdowns: the plan, then each pass's items (writes too)."""
+    columns = [("plan", Counter(r["plan_calls"]))]
+    for key, _, _, _ in SWEEP_PASSES:
+        p = r["passes"][key]
+        columns.append((key, Counter(p["calls"]) + Counter(p["record_calls"])))
+    return columns
+
+
+def print_sweep_services(results: list[dict[str, Any]]) -> None:
+    largest = max(results, key=lambda r: r["size"])
+    columns = sweep_columns(largest)
+    by_service = []
+    for _, calls in columns:
+        services: Counter[str] = Counter()
+        for op, n in calls.items():
+            if not op.startswith(MOTO_ONLY_PREFIX) and not op.startswith(DYNAMODB):
+                services[service_key(op.split(":")[0])] += n
+        by_service.append(services)
+    heading = " ".join(f"{name:>17}" for name, _ in columns)
+    print(
+        f"\n  @{largest['size']}, estate reads on AWS by service: calls (per resource of that service); "
+        "plan, then each pass's items without the plan"
+    )
+    print(f"    {'service':<12} {'resources':>9} {heading}")
+    for service in sorted({s for c in by_service for s in c}, key=lambda s: -by_service[2][s]):
+        owned = largest["by_service"].get(service, 0)
+        cells = " ".join(
+            f"{c[service]:>7} ({c[service] / owned:>6.2f})" if owned else f"{c[service]:>7} {'(acct)':>8}"
+            for c in by_service
+        )
+        print(f"    {service:<12} {owned:>9} {cells}")
+
+
+def print_sweep_item_types(results: list[dict[str, Any]]) -> None:
+    largest = max(results, key=lambda r: r["size"])
+    passes = largest["passes"]
+    heading = " ".join(f"{key:>14}" for key, _, _, _ in SWEEP_PASSES)
+    print(
+        f"\n  @{largest['size']}, by work item type: estate reads on AWS (per resource listed in those "
+        "items); within the repeat window, the state table's reads and the seconds evaluating (not recording)"
+    )
+    print(f"    {'work item type':<34} {'items':>5} {'listed':>6} {heading} {'ddb rd':>6} {'eval s':>6}")
+    kinds = passes["live"]["by_item_type"]
+    for kind in sorted(kinds, key=lambda k: -split_calls(kinds[k]["calls"])["estate"]):
+        listed = kinds[kind]["resources"]
+        cells = []
+        for key, _, _, _ in SWEEP_PASSES:
+            estate = split_calls(passes[key]["by_item_type"].get(kind, {}).get("calls", {}))["estate"]
+            cells.append(f"{estate:>6} ({estate / listed:>5.2f})" if listed else f"{estate:>6} {'':>7}")
+        ddb = split_calls(passes["steady"]["by_item_type"].get(kind, {}).get("calls", {}))["ddb_reads"]
+        seconds = passes["steady"]["by_item_type"].get(kind, {}).get("seconds", 0.0)
+        print(
+            f"    {kind:<34} {kinds[kind]['items']:>5} {listed:>6} {' '.join(cells)} {ddb:>6} {seconds:>6.1f}"
+        )
+
+
+def print_sweep_operations(results: list[dict[str, Any]]) -> None:
+    largest = max(results, key=lambda r: r["size"])
+    columns = sweep_columns(largest)
+    res, buckets = largest["resources"], largest["by_service"].get("s3", 0)
+    every: Counter[str] = Counter()
+    for _, calls in columns:
+        every.update(calls)
+    heading = " ".join(f"{name:>14}" for name, _ in columns)
+    print(
+        f"\n  @{largest['size']}, by operation: calls (per evaluated resource; S3 per bucket, of "
+        f"{buckets}); * = moto-only, ddb = state table"
+    )
+    print(f"    {'operation':<52} {heading}")
+    for op, _ in every.most_common():
+        s3 = op.removeprefix(MOTO_ONLY_PREFIX).startswith("S3:")
+        base = buckets if s3 else res
+        mark = "*" if op.startswith(MOTO_ONLY_PREFIX) else "d" if op.startswith(DYNAMODB) else " "
+        cells = " ".join(f"{calls.get(op, 0):>7} ({calls.get(op, 0) / base:>4.2f})" for _, calls in columns)
+        name = op.removeprefix(MOTO_ONLY_PREFIX) + (" /bucket" if s3 else "")
+        print(f"   {mark}{name:<52} {cells}")
+    if len(results) > 1:
+        print("\n  S3 calls per bucket of each pass's items (ListBuckets left out), at each size:")
+        for r in results:
+            n = r["by_service"].get("s3", 0)
+            cells = []
+            for name, calls in sweep_columns(r)[1:]:
+                s3 = sum(v for op, v in calls.items() if op.startswith("S3:") and op != "S3:ListBuckets")
+                cells.append(f"{name} {s3 / n:.2f}" if n else f"{name} -")
+            print(f"    @{r['size']}: {n} buckets; " + ", ".join(cells))
+
+
 # --- handler cold start ---------------------------------------------------------------------------
 
 # Wall time, and CPU time (which other work on a busy machine barely disturbs).
@@ -990,13 +1357,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--build-dir", type=Path, help="`sam build` output to measure (default .aws-sam/build when present)"
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
-    parser.add_argument("--worker", choices=["scale", "latency"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["scale", "sweep", "latency"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def worker(args: argparse.Namespace) -> None:
-    result = scale_run(args.size) if args.worker == "scale" else latency_run(args.events)
+    if args.worker == "scale":
+        result = scale_run(args.size)
+    elif args.worker == "sweep":
+        result = sweep_run(args.size)
+    else:
+        result = latency_run(args.events)
     print(json.dumps(result, default=str))
 
 
@@ -1019,6 +1391,14 @@ def main(argv: list[str] | None = None) -> None:
     if "api" in sections:
         figures["scale"] = [in_worker("scale", "--size", str(size)) for size in sizes]
         print_scale(figures["scale"])
+    if "sweep" in sections:
+        started = time.perf_counter()
+        sweep_sizes = args.sizes or tuple(size for size in sizes if size <= SWEEP_DEFAULT_MAX)
+        figures["sweep"] = [in_worker("sweep", "--size", str(size)) for size in sweep_sizes]
+        print_sweep(figures["sweep"], time.perf_counter() - started)
+        if sweep_sizes != sizes:
+            left_out = ", ".join(str(size) for size in sizes if size not in sweep_sizes)
+            print(f"  sweep at {left_out} left out (about 15 min at 5,000): run it with --only sweep --sizes")
     if "cold" in sections:
         figures["cold_start"] = cold_start(args.runs, args.python, build)
         print_cold_start(figures["cold_start"])
