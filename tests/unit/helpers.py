@@ -13,6 +13,7 @@ from aiwarden.registry import REGISTRY, all_checks
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+STATE_TABLE = "aiwarden-state"  # the state table the unit tests' ``store`` fixture creates on moto
 
 
 def check_finding(check_id: str, resource_id: str, clients: Any, region: str = REGION) -> Finding:

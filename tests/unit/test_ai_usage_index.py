@@ -15,11 +15,11 @@ from aiwarden import engine
 from aiwarden.clients import Clients
 from aiwarden.model import Status
 from aiwarden.resources import bucket_usage
-from aiwarden.store import IndexedUse, StateStore, StoreError, create_table
+from aiwarden.store import IndexedUse, StateStore, StoreError
 from tests.conftest import ACCOUNT, REGION, load_event
-from tests.unit.helpers import Calls, operations, record_calls
+from tests.unit.helpers import STATE_TABLE, Calls, operations
 
-TABLE = "aiwarden-state"
+TABLE = STATE_TABLE
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/aiw-sagemaker"
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/aiw-inference:1"
 BUCKET = "aiw-models-kms"  # what events/cloudtrail/s3_delete_bucket_encryption.json names
@@ -39,18 +39,6 @@ USES = (
 
 def described_models(made: list[tuple[str, dict[str, Any]]]) -> set[str]:
     return {params["ModelName"] for name, params in made if name == "DescribeModel"}
-
-
-@pytest.fixture
-def calls(aws: Clients) -> Calls:
-    """Hooked into the client factory's session before any client exists, so every client counts."""
-    return record_calls()
-
-
-@pytest.fixture
-def store(aws: Clients, calls: Calls) -> StateStore:
-    create_table(aws.client("dynamodb"), TABLE)
-    return StateStore(aws.client("dynamodb"), TABLE)
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from aiwarden.resources.ecr import REPOSITORY
 from aiwarden.resources.iam import ROLE
 from aiwarden.resources.s3 import BUCKET
 from aiwarden.resources.sagemaker import ENDPOINT_CONFIG, MODEL
-from aiwarden.store import ServedBy, StateStore, StoreError, create_table
+from aiwarden.store import ServedBy, StateStore, StoreError
 from tests.conftest import ACCOUNT, REGION, load_event
 from tests.unit.checks.test_sagemaker_lineage import (
     BUCKET_NAME,
@@ -34,9 +34,9 @@ from tests.unit.checks.test_sagemaker_lineage import (
     deploy,
     make_bucket,
 )
-from tests.unit.helpers import Calls, operations, record_calls
+from tests.unit.helpers import STATE_TABLE, Calls, operations
 
-TABLE = "aiwarden-state"
+TABLE = STATE_TABLE
 CHAIN = "sagemaker_endpoint_serving_chain_compliant"
 OTHER_BUCKET = "aiw-models-other"
 OTHER_ROLE = "aiw-sagemaker-other"
@@ -62,18 +62,6 @@ EVERYTHING = json.dumps(
 
 def named(made: list[tuple[str, dict[str, Any]]], operation: str, param: str) -> set[str]:
     return {params[param] for name, params in made if name == operation}
-
-
-@pytest.fixture
-def calls(aws: Clients) -> Calls:
-    """Hooked into the client factory's session before any client exists, so every client counts."""
-    return record_calls()
-
-
-@pytest.fixture
-def store(aws: Clients, calls: Calls) -> StateStore:
-    create_table(aws.client("dynamodb"), TABLE)
-    return StateStore(aws.client("dynamodb"), TABLE)
 
 
 @pytest.fixture(autouse=True)

@@ -24,11 +24,11 @@ from aiwarden.remediation import Policy, Remediator
 from aiwarden.resources import recorded
 from aiwarden.resources import s3 as s3_resource
 from aiwarden.resources.s3 import BUCKET, PUBLIC_ACCESS_FIELDS, recorded_aspects
-from aiwarden.store import BATCH_RETRIES, StateStore, StoreError, create_table, resource_key
+from aiwarden.store import BATCH_RETRIES, StateStore, StoreError, resource_key
 from aiwarden_dev import moto_config
-from tests.unit.helpers import ACCOUNT, REGION, Calls, operations, record_calls
+from tests.unit.helpers import ACCOUNT, REGION, STATE_TABLE, Calls, operations
 
-TABLE = "aiwarden-state"
+TABLE = STATE_TABLE
 S3_TYPE = "AWS::S3::Bucket"
 KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 KMS_CHECK = "s3_bucket_default_encryption_kms"
@@ -113,18 +113,6 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "AIWARDEN_REMEDIATION_KMS_KEY_ARN",
     ):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def calls(aws: Clients) -> Calls:
-    """Hooked into the client factory's session before any client exists, so every client counts."""
-    return record_calls()
-
-
-@pytest.fixture
-def store(aws: Clients, calls: Calls) -> StateStore:
-    create_table(aws.client("dynamodb"), TABLE)
-    return StateStore(aws.client("dynamodb"), TABLE)
 
 
 @pytest.fixture

@@ -500,33 +500,27 @@ class StateStore:
             {"pk": _s(f"STATE#{resource}"), "sk": _s(f"CHECK#{check_id}")} for check_id, resource in wanted
         ]
         out: dict[tuple[str, str], Status] = {}
-        for start in range(0, len(requests), BATCH_GET):
-            pending = requests[start : start + BATCH_GET]
-            for attempt in range(BATCH_RETRIES + 1):
-                with self._calls("batch_get_item"):
-                    response = self.dynamodb.batch_get_item(
-                        RequestItems={
-                            self.table_name: {
-                                "Keys": pending,
-                                "ConsistentRead": True,
-                                "ProjectionExpression": "pk, sk, #status",
-                                "ExpressionAttributeNames": {"#status": "status"},
-                            }
-                        }
-                    )
-                for item in (response.get("Responses") or {}).get(self.table_name, []):
-                    status = _status(item)
-                    if status is not None:
-                        resource = item["pk"]["S"].removeprefix("STATE#")
-                        out[(item["sk"]["S"].removeprefix("CHECK#"), resource)] = status
-                unprocessed = (response.get("UnprocessedKeys") or {}).get(self.table_name) or {}
-                pending = unprocessed.get("Keys") or []
-                if not pending:
-                    break
-                if attempt < BATCH_RETRIES:
-                    time.sleep(0.05 * 2**attempt)
-            else:
-                raise StoreError(f"batch_get_item: {len(pending)} state key(s) left unprocessed")
+
+        def read(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            response = self.dynamodb.batch_get_item(
+                RequestItems={
+                    self.table_name: {
+                        "Keys": pending,
+                        "ConsistentRead": True,
+                        "ProjectionExpression": "pk, sk, #status",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                    }
+                }
+            )
+            for item in (response.get("Responses") or {}).get(self.table_name, []):
+                status = _status(item)
+                if status is not None:
+                    resource = item["pk"]["S"].removeprefix("STATE#")
+                    out[(item["sk"]["S"].removeprefix("CHECK#"), resource)] = status
+            unprocessed = (response.get("UnprocessedKeys") or {}).get(self.table_name) or {}
+            return list(unprocessed.get("Keys") or [])
+
+        self._in_batches("batch_get_item", requests, BATCH_GET, read, "state key(s)")
         return out
 
     def undo(self, transition: Transition) -> bool:
@@ -702,19 +696,35 @@ class StateStore:
         """PutItem ``items`` 25 per BatchWriteItem; items DynamoDB leaves unprocessed are retried
         with backoff, then raise StoreError. Returns how many were written."""
         requests = [{"PutRequest": {"Item": item}} for item in items]
-        for start in range(0, len(requests), BATCH_WRITE):
-            pending = requests[start : start + BATCH_WRITE]
+
+        def write(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            response = self.dynamodb.batch_write_item(RequestItems={self.table_name: pending})
+            return list((response.get("UnprocessedItems") or {}).get(self.table_name) or [])
+
+        self._in_batches("batch_write_item", requests, BATCH_WRITE, write, f"{what} item(s)")
+        return len(requests)
+
+    def _in_batches(
+        self,
+        operation: str,
+        requests: list[dict[str, Any]],
+        size: int,
+        call: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        what: str,
+    ) -> None:
+        """``call`` on ``requests`` ``size`` at a time; what it returns as unprocessed (DynamoDB
+        throttling a batch) is retried with backoff, then raises StoreError."""
+        for start in range(0, len(requests), size):
+            pending = requests[start : start + size]
             for attempt in range(BATCH_RETRIES + 1):
-                with self._calls("batch_write_item"):
-                    response = self.dynamodb.batch_write_item(RequestItems={self.table_name: pending})
-                pending = (response.get("UnprocessedItems") or {}).get(self.table_name) or []
+                with self._calls(operation):
+                    pending = call(pending)
                 if not pending:
                     break
                 if attempt < BATCH_RETRIES:
                     time.sleep(0.05 * 2**attempt)
             else:
-                raise StoreError(f"batch_write_item: {len(pending)} {what} item(s) left unprocessed")
-        return len(requests)
+                raise StoreError(f"{operation}: {len(pending)} {what} left unprocessed")
 
     def forget_usage_built(self, account: str, region: str) -> None:
         """Drop the marker: the index missed a write, so the next reader rebuilds it."""
