@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -11,9 +14,10 @@ from botocore.exceptions import ClientError
 
 from aiwarden import engine
 from aiwarden.clients import Clients
-from aiwarden.model import EXEMPT_TAG, Status
+from aiwarden.model import EXEMPT_TAG, Resource, ResourceRef, Status
 from aiwarden.registry import select
 from aiwarden.resources import tagging
+from aiwarden.resources.ecr import REPOSITORY
 from tests.conftest import ACCOUNT, REGION
 
 KMS_DEFAULT = "s3_bucket_default_encryption_kms"
@@ -147,3 +151,22 @@ def test_kms_key_tags_are_read_only_when_needed_and_in_bulk(aws):
     assert statuses(findings) == {exempt: Status.EXEMPT, plain: Status.FAIL}
     assert "ListResourceTags" not in kms_calls
     assert tag_calls == {"GetResources": 1}
+
+
+def test_checks_asking_for_a_resources_tags_at_once_make_one_tag_call() -> None:
+    """A scan runs a resource's checks in parallel threads; the lazy tag read must still happen
+    once (a race here cost ECR repositories a second ListTagsForResource now and then)."""
+    reads: list[int] = []
+    lock = threading.Lock()
+
+    def slow_tag_call() -> dict[str, str]:
+        with lock:
+            reads.append(1)
+        time.sleep(0.05)
+        return {EXEMPT_TAG: "true"}
+
+    resource = Resource(ResourceRef(REPOSITORY, "repo", REGION, ACCOUNT), {}, tags=slow_tag_call)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        exempt = list(pool.map(lambda _: resource.exempt, range(8)))
+    assert exempt == [True] * 8
+    assert len(reads) == 1

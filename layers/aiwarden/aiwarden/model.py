@@ -6,6 +6,7 @@ cold start.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -108,13 +109,18 @@ class Resource:
         self.data = data
         self._tags = tags
         self._loaded: dict[str, str] | None = None if callable(tags) else dict(tags or {})
+        # A scan's checks on one resource run in parallel threads: without it, two of them asking
+        # at once would both make the tag call.
+        self._loading = threading.Lock()
 
     @property
     def tags(self) -> dict[str, str]:
         if self._loaded is None:
-            loader = self._tags
-            assert callable(loader)
-            self._loaded = dict(loader())
+            with self._loading:
+                if self._loaded is None:
+                    loader = self._tags
+                    assert callable(loader)
+                    self._loaded = dict(loader())
         return self._loaded
 
     @property
