@@ -12,6 +12,8 @@ it runs is never its own decision: this module applies, in order,
 5. a per-resource rate limit (at most N attempts per window: no ping-pong with another
    automation that keeps reverting the change),
 6. per-fix guards (break-glass users, severities),
+7. in enforce mode, when the verdict rests on AWS Config's recorded configuration (a sweep's bulk
+   read, aiwarden.resources.recorded), a live re-read: no longer failing means ``skipped-stale``,
 
 then acts with the separate remediation role, re-describes the resource with an empty cache,
 re-runs the check and reports whether it is now compliant. A failing call leaves the resource as
