@@ -44,6 +44,15 @@ def describe(clients: Clients, ref: ResourceRef) -> Resource | None:
     return clients.memo(describe_key(ref), lambda: ref.type.describe(clients, ref))  # type: ignore[no-any-return]
 
 
+def in_parallel(work: Callable[[Any], Any], items: list[Any], workers: int = MAX_WORKERS) -> list[Any]:
+    """``work`` on each item, in order, up to ``workers`` at once (inline for a single item): for
+    reads AWS answers one resource at a time, such as re-describing what an index names."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(work, items))
+
+
 DISABLED_ENV = "AIWARDEN_DISABLED_CHECKS"
 
 

@@ -34,12 +34,11 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiwarden import registry
-from aiwarden.engine import describe, run_check
+from aiwarden.engine import describe, in_parallel, run_check
 from aiwarden.model import Finding, Resource, ResourceRef
 from aiwarden.resources import GLOBAL_REGION, ResourceType, s3
 from aiwarden.resources.ecr import REPOSITORY
@@ -678,12 +677,7 @@ def _from_index(clients: Clients, keys: list[tuple[str, str]]) -> list[tuple[Res
             _index_endpoint(clients, endpoint.ref, resolved)
         return endpoint.ref, resolved
 
-    if len(refs) > 1:
-        with ThreadPoolExecutor(max_workers=min(INDEX_WORKERS, len(refs))) as pool:
-            found_again = list(pool.map(again, refs))
-    else:
-        found_again = [again(ref) for ref in refs]
-    return [pair for pair in found_again if pair is not None]
+    return [pair for pair in in_parallel(again, refs, INDEX_WORKERS) if pair is not None]
 
 
 def _index_endpoint(clients: Clients, ref: ResourceRef, resolved: Resolved) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -106,7 +105,7 @@ def prefetch_buckets_used(clients: Clients, refs: list[ResourceRef]) -> None:
     Where recorded reads are allowed (a sweep work item on Lambda, aiwarden.resources.recorded),
     describe the resources first (the checks would, and the cache keeps it) and take their buckets'
     recorded configuration in one bulk read, judged as the bucket type's own prefetch is."""
-    from aiwarden.engine import describe
+    from aiwarden.engine import describe, in_parallel
     from aiwarden.resources import recorded, s3
 
     if not refs or not recorded.enabled(clients):
@@ -118,8 +117,7 @@ def prefetch_buckets_used(clients: Clients, refs: list[ResourceRef]) -> None:
         except Exception:  # the check reports it when it asks again (the cache keeps the error)
             return None
 
-    with ThreadPoolExecutor(max_workers=min(INDEX_WORKERS, len(refs))) as pool:
-        resources = [r for r in pool.map(described, refs) if r is not None]
+    resources = [r for r in in_parallel(described, refs, INDEX_WORKERS) if r is not None]
     names = sorted({bucket for resource in resources for bucket, _ in _uses_of(resource)})
     if names:
         s3.seed_recorded_buckets(clients, list(s3.own_bucket_refs(clients, names, refs[0].account)))
@@ -298,13 +296,9 @@ def _verified(clients: Clients, bucket: str, refs: list[ResourceRef]) -> list[Us
     """The uses of ``bucket`` the indexed resources have now. Each is described (through the
     engine's cache), exactly as the full map would: a resource deleted since, or a training job
     older than JOB_LOOKBACK, is no use."""
-    from aiwarden.engine import describe
+    from aiwarden.engine import describe, in_parallel
 
-    if len(refs) > 1:
-        with ThreadPoolExecutor(max_workers=min(INDEX_WORKERS, len(refs))) as pool:
-            described = list(pool.map(lambda ref: describe(clients, ref), refs))
-    else:
-        described = [describe(clients, ref) for ref in refs]
+    described = in_parallel(lambda ref: describe(clients, ref), refs, INDEX_WORKERS)
     uses = [
         Use(resource.ref, what)
         for resource in described
